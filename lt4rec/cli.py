@@ -1,0 +1,56 @@
+"""``lt4rec``: the command-line entry point; one subcommand per job.
+
+Subcommands live beside the code they drive, each in a module with ``add_arguments(parser)``
+and ``main(args) -> int``; adding one is one line in ``SUBCOMMANDS``. Those modules import
+TensorFlow/TFX lazily inside ``main`` so ``lt4rec --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import List, Optional
+
+import lt4rec
+
+# name -> (module, one-line help). Order is the order `lt4rec --help` lists them in.
+SUBCOMMANDS = {
+    "simulate": ("lt4rec.simulator.cli",
+                 "write simulated daily traffic logs (click + watch time) with planted structure"),
+    "validate": ("lt4rec.validation.cli",
+                 "check traffic logs against the schema (TFDV); quarantine rejected rows"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lt4rec",
+        description="LT4REC: multi-task pCTR/pCVR ranking with lottery-ticket sparse sharing. "
+                    "Run `lt4rec COMMAND --help` for each command's options.")
+    parser.add_argument("--version", action="version", version=f"lt4rec {lt4rec.__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        module = importlib.import_module(module_name)
+        p = sub.add_parser(name, help=help_text, description=module.__doc__,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.add_arguments(p)
+        p.set_defaults(_main=module.main)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args._main(args) or 0)
+    except (FileNotFoundError, ValueError) as err:
+        print(f"lt4rec {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"lt4rec {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

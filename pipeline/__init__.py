@@ -1,0 +1,3 @@
+"""TFX pipeline definition (``create_pipeline``) and its runners. Filled in by the pipeline issue."""
+
+import lt4rec  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow is imported)
