@@ -73,6 +73,7 @@ class Feature:
       positive: value must be strictly > 0.
       vocabulary: allowed values of a string categorical (TFMD string_domain), else ().
       list_separator, list_dtype: for LIST columns, how the field splits and what each element is.
+      ids_of: for LIST columns of ids, the column whose ids they are (they share its embedding).
       in_serving: the column is sent at serving time (labels and meta columns are not).
       description: the annotation comment.
     """
@@ -87,6 +88,7 @@ class Feature:
     vocabulary: Tuple[str, ...] = ()
     list_separator: Optional[str] = None
     list_dtype: Optional[DType] = None
+    ids_of: Optional[str] = None
     in_serving: bool = True
     description: str = ""
 
@@ -170,6 +172,7 @@ def _feature_from_proto(f: schema_pb2.Feature, string_domains: dict) -> Feature:
         vocabulary=vocab,
         list_separator=tags.get("list_separator"),
         list_dtype=DType(tags["list_dtype"]) if "list_dtype" in tags else None,
+        ids_of=tags.get("ids_of"),
         in_serving=SERVING_ENV not in f.not_in_environment,
         description=" ".join(f.annotation.comment),
     )
@@ -179,6 +182,10 @@ def from_schema_proto(schema: schema_pb2.Schema) -> LogContract:
     """Builds the typed view of a TFMD schema that follows the contract's annotation tags."""
     domains = {d.name: tuple(d.value) for d in schema.string_domain}
     contract = LogContract(tuple(_feature_from_proto(f, domains) for f in schema.feature))
+    for f in contract:
+        if f.ids_of is not None and f.ids_of not in contract.names:
+            raise ValueError(f"feature {f.name!r} in {SCHEMA_PATH}: ids_of names unknown column "
+                             f"{f.ids_of!r}.")
     if contract.names != names.LOG_COLUMNS:
         raise ValueError(
             f"{SCHEMA_PATH} and schemas/names.py disagree on the log columns: "
@@ -218,6 +225,8 @@ def to_schema_proto(contract: LogContract) -> schema_pb2.Schema:
             f.annotation.tag.append(f"list_separator:{feat.list_separator}")
         if feat.list_dtype is not None:
             f.annotation.tag.append(f"list_dtype:{feat.list_dtype.value}")
+        if feat.ids_of is not None:
+            f.annotation.tag.append(f"ids_of:{feat.ids_of}")
         if feat.positive:
             f.annotation.tag.append("positive")
         if feat.description:

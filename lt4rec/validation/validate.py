@@ -51,6 +51,7 @@ class ValidationResult:
     tfdv_anomalies: List[dict]
     quarantine_path: Optional[str]
     accepted: Dict[str, np.ndarray]
+    accepted_days: np.ndarray  # [rows_accepted] datetime64[D], the day folder of each row
 
     @property
     def ok(self) -> bool:
@@ -219,6 +220,8 @@ def validate_logs(data: str, report_dir: Optional[str] = None, use_tfdv: bool = 
     finally:
         quarantine.close()
     accepted = _concat(parts, contract)
+    accepted_days = np.repeat(np.array([f["day"] or "NaT" for f in files], "datetime64[D]"),
+                              [f["rows_accepted"] for f in files])
     rows_read = sum(f["rows_read"] for f in files)
     rows_accepted = sum(f["rows_accepted"] for f in files)
     rows_rejected = sum(f["rows_rejected"] for f in files)
@@ -230,7 +233,8 @@ def validate_logs(data: str, report_dir: Optional[str] = None, use_tfdv: bool = 
         stats_path = os.path.join(report_dir, "statistics.pbtxt") if report_dir else None
         tfdv_found = run_tfdv(accepted, contract, schema_path, stats_path)
     result = ValidationResult(files, rows_read, rows_accepted, rows_rejected,
-                              list(tally.by_key.values()), tfdv_found, quarantine.path, accepted)
+                              list(tally.by_key.values()), tfdv_found, quarantine.path, accepted,
+                              accepted_days)
     if report_dir:
         with open(os.path.join(report_dir, REPORT_FILE), "w", encoding="utf-8") as fh:
             json.dump(result.to_dict(), fh, indent=2)

@@ -1,0 +1,261 @@
+"""Typed hyper-parameters of the model family: the one place a knob is defined.
+
+A *variant* is a preset of these configs (``VARIANTS``), never a class of its own: the model in
+``models/ranker.py`` branches once on ``ModelConfig.sharing``. Users override any field from a
+JSON file (``load_config``) whose keys mirror the dataclasses, e.g.
+``{"model": {"hidden_units": [512, 256, 128]}, "pruning": {"rounds": 6}}``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any, Dict, Optional, Tuple
+
+SHARINGS = ("none", "hard", "sparse_weight", "sparse_neuron", "mmoe")
+CVR_LOSSES = ("mse", "bce")
+SCHEDULES = ("geometric", "polynomial", "constant")
+PRUNE_SCOPES = ("layer", "global")
+TRAIN_MODES = ("alternate", "joint")
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise ValueError(message)
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureConfig:
+    """How raw log columns become embeddings (see ``models/features.py``).
+
+    Attributes:
+      embedding_dim: D, size of every field embedding.
+      id_buckets: hash buckets for high-cardinality integer ids (user, item, category, tags).
+      video_length_boundaries_s: bucket edges of video length (its own field embedding).
+    """
+    embedding_dim: int = 16
+    user_buckets: int = 100_003
+    item_buckets: int = 50_021
+    category_buckets: int = 1_009
+    tag_buckets: int = 4_001
+    video_length_boundaries_s: Tuple[float, ...] = (10, 20, 30, 60, 120, 180, 300, 600, 1200,
+                                                    2400)
+
+    def __post_init__(self):
+        _check(self.embedding_dim >= 1, f"`embedding_dim` must be >= 1. Received: "
+                                        f"embedding_dim={self.embedding_dim}")
+        for name in ("user_buckets", "item_buckets", "category_buckets", "tag_buckets"):
+            _check(getattr(self, name) >= 2,
+                   f"`{name}` must be >= 2. Received: {name}={getattr(self, name)}")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """Architecture.
+
+    Attributes:
+      sharing: ``none`` (SingleTask: separate embeddings and MLPs), ``hard`` (LayerShare: shared
+        embeddings and cross, separate MLP towers), ``sparse_weight`` (S-Weight: one shared MLP,
+        a weight mask per task), ``sparse_neuron`` (S-Neuron: one shared MLP, a neuron mask per
+        task), ``mmoe`` (shared embeddings, ``num_experts`` expert MLPs, a softmax gate and a
+        tower per task).
+      esmm: train CVR through pCTCVR = pCTR * pCVR on every impression (ESMM) instead of on
+        clicked impressions only.
+      hidden_units: the MLP (sNET) layer sizes; for mmoe, each expert's sizes.
+      tower_units: per-task tower after the experts (mmoe only).
+      multiview_dim: extra embedding dims per field that only the CVR task sees (0 = off).
+    """
+    sharing: str = "sparse_weight"
+    esmm: bool = False
+    hidden_units: Tuple[int, ...] = (256, 128, 64)
+    activation: str = "relu"
+    num_experts: int = 4
+    tower_units: Tuple[int, ...] = (32,)
+    multiview_dim: int = 0
+    cross: bool = True
+
+    def __post_init__(self):
+        _check(self.sharing in SHARINGS, f"`sharing` must be one of {SHARINGS}. Received: "
+                                         f"sharing={self.sharing!r}")
+        _check(len(self.hidden_units) >= 1 and all(u >= 1 for u in self.hidden_units),
+               f"`hidden_units` must be positive sizes. Received: hidden_units={self.hidden_units}")
+        _check(self.num_experts >= 1, f"`num_experts` must be >= 1. Received: {self.num_experts}")
+        _check(self.multiview_dim >= 0, f"`multiview_dim` must be >= 0. Received: "
+                                        f"{self.multiview_dim}")
+
+    @property
+    def is_sparse(self) -> bool:
+        return self.sharing in ("sparse_weight", "sparse_neuron")
+
+
+@dataclasses.dataclass(frozen=True)
+class LossConfig:
+    """``loss = ctr_weight * L_ctr + cvr_weight * L_cvr`` (Eq. 2), with the tuning knobs.
+
+    Attributes:
+      cvr_loss: ``mse`` or ``bce`` (soft-label log loss on the watch ratio).
+      conflict_weight: gradient-conflict knob: weight of the CVR loss on clicked impressions
+        whose watch ratio is below ``conflict_ratio`` (clicked but barely watched); 1 = off.
+    """
+    ctr_weight: float = 1.0
+    cvr_weight: float = 1.0
+    cvr_loss: str = "mse"
+    conflict_weight: float = 1.0
+    conflict_ratio: float = 0.1
+
+    def __post_init__(self):
+        _check(self.cvr_loss in CVR_LOSSES, f"`cvr_loss` must be one of {CVR_LOSSES}. "
+                                            f"Received: cvr_loss={self.cvr_loss!r}")
+        _check(self.ctr_weight >= 0 and self.cvr_weight >= 0 and self.conflict_weight >= 0,
+               f"loss weights must be >= 0. Received: {self}")
+
+
+@dataclasses.dataclass(frozen=True)
+class PruningConfig:
+    """Algorithm 1's mask search (sparse variants only).
+
+    Attributes:
+      warmup_epochs: epochs of mixed CTR/CVR training that produce theta (may be fractional).
+      rounds: n pruning rounds per task; round 0 trains the unpruned net.
+      schedule: per-round sparsity, a tfmot ``PruningSchedule`` evaluated at step = round:
+        ``geometric`` (prune the ``q``-quantile of the remaining weights each round:
+        s_r = 1 - (1 - q)^r), ``polynomial`` (tfmot ``PolynomialDecay`` from 0 to
+        ``final_sparsity`` over the rounds), ``constant`` (tfmot ``ConstantSparsity`` at
+        ``final_sparsity`` from round 1).
+      scope: rank |weights| within each layer (``layer``) or across all layers (``global``).
+      tolerance: relative tolerance; the pick is the sparsest round whose validation metric is
+        within ``tolerance`` of the best round's (e.g. 0.005 = 0.5%).
+      min_sparsity: the pick must be at least this sparse when any round is (the first paper
+        keeps a pruned CTR mask although its unpruned round scored best).
+    """
+    warmup_epochs: float = 1.0
+    rounds: int = 5
+    schedule: str = "geometric"
+    q: float = 0.2
+    final_sparsity: float = 0.6
+    scope: str = "layer"
+    tolerance: float = 0.005
+    min_sparsity: float = 0.0
+
+    def __post_init__(self):
+        _check(self.rounds >= 1, f"`rounds` must be >= 1. Received: rounds={self.rounds}")
+        _check(self.schedule in SCHEDULES, f"`schedule` must be one of {SCHEDULES}. "
+                                           f"Received: schedule={self.schedule!r}")
+        _check(self.scope in PRUNE_SCOPES, f"`scope` must be one of {PRUNE_SCOPES}. "
+                                           f"Received: scope={self.scope!r}")
+        _check(0.0 < self.q < 1.0, f"`q` must be in (0, 1). Received: q={self.q}")
+        _check(0.0 <= self.final_sparsity < 1.0, f"`final_sparsity` must be in [0, 1). "
+                                                 f"Received: {self.final_sparsity}")
+        _check(self.tolerance >= 0, f"`tolerance` must be >= 0. Received: {self.tolerance}")
+        _check(0.0 <= self.min_sparsity < 1.0, f"`min_sparsity` must be in [0, 1). "
+                                               f"Received: {self.min_sparsity}")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainerConfig:
+    """Optimisation and data splits.
+
+    Attributes:
+      mode: ``alternate`` (each step is one task's batch through that task's mask, with that
+        task's own optimizer) or ``joint`` (each step sums both tasks' losses on one mixed
+        batch); see ``models/training.py``.
+      epochs: epochs of final (joint) training from theta.
+      validation_days, test_days: the last ``test_days`` days are test, the
+        ``validation_days`` before them validation, the rest training (the papers: last day
+        = test).
+      effective_view_ratio: CTCVR's positive label is click and watch ratio >= this.
+    """
+    mode: str = "alternate"
+    batch_size: int = 1024
+    epochs: int = 2
+    learning_rate: float = 1e-3
+    validation_days: int = 1
+    test_days: int = 1
+    effective_view_ratio: float = 0.5
+    eval_batch_size: int = 8192
+
+    def __post_init__(self):
+        _check(self.mode in TRAIN_MODES, f"`mode` must be one of {TRAIN_MODES}. "
+                                         f"Received: mode={self.mode!r}")
+        _check(self.batch_size >= 1 and self.epochs >= 0 and self.learning_rate > 0,
+               f"batch_size >= 1, epochs >= 0, learning_rate > 0 expected. Received: {self}")
+        _check(self.validation_days >= 1 and self.test_days >= 1,
+               f"validation_days and test_days must be >= 1. Received: {self}")
+
+
+@dataclasses.dataclass(frozen=True)
+class LT4RecConfig:
+    """Everything one training run needs besides data, output dir and seed."""
+    variant: str = "sparse_weight"
+    features: FeatureConfig = FeatureConfig()
+    model: ModelConfig = ModelConfig()
+    loss: LossConfig = LossConfig()
+    pruning: PruningConfig = PruningConfig()
+    trainer: TrainerConfig = TrainerConfig()
+
+    def to_dict(self) -> Dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+# The papers' names -> what differs from the defaults. Tuning variants stack knobs.
+VARIANTS: Dict[str, Dict[str, Dict[str, Any]]] = {
+    "single_task": {"model": {"sharing": "none"}},
+    "hard_share": {"model": {"sharing": "hard"}},
+    "sparse_weight": {"model": {"sharing": "sparse_weight"}},
+    "sparse_neuron": {"model": {"sharing": "sparse_neuron"}},
+    "mmoe": {"model": {"sharing": "mmoe", "hidden_units": (128, 64)}},
+    "esmm": {"model": {"sharing": "hard", "esmm": True}},
+    "sparse_weight_balance": {"model": {"sharing": "sparse_weight"},
+                              "loss": {"ctr_weight": 0.5, "cvr_weight": 1.0}},
+    "sparse_weight_conflict": {"model": {"sharing": "sparse_weight"},
+                               "loss": {"conflict_weight": 2.0}},
+    "sparse_weight_multiview": {"model": {"sharing": "sparse_weight", "multiview_dim": 8}},
+    "sparse_weight_big": {"model": {"sharing": "sparse_weight",
+                                    "hidden_units": (512, 256, 128)}},
+}
+
+
+def _merge(cls, base, overrides: Dict[str, Any], where: str):
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(overrides) - set(known))
+    _check(not unknown, f"{where}: unknown setting(s) {unknown}; known: {sorted(known)}")
+    values = {}
+    for name, value in overrides.items():
+        current = getattr(base, name)
+        if dataclasses.is_dataclass(current):
+            _check(isinstance(value, dict), f"{where}.{name} must be an object. Received: {value!r}")
+            values[name] = _merge(type(current), current, value, f"{where}.{name}")
+        elif isinstance(current, tuple) and isinstance(value, list):
+            values[name] = tuple(value)
+        else:
+            values[name] = value
+    return dataclasses.replace(base, **values)
+
+
+def make_config(variant: str, overrides: Optional[Dict[str, Any]] = None) -> LT4RecConfig:
+    """The config of a named variant, with optional nested overrides on top.
+
+    Raises:
+      ValueError: unknown variant or setting, or an invalid value (the message names it).
+    """
+    _check(variant in VARIANTS, f"unknown variant {variant!r}; known: {sorted(VARIANTS)}")
+    config = _merge(LT4RecConfig, LT4RecConfig(variant=variant), VARIANTS[variant], "variant")
+    if overrides:
+        config = _merge(LT4RecConfig, config, overrides, "config")
+    return config
+
+
+def load_config(variant: str, path: Optional[str] = None) -> LT4RecConfig:
+    """``make_config`` with overrides read from a JSON file (None: the variant's defaults)."""
+    if not path:
+        return make_config(variant)
+    with open(path, encoding="utf-8") as fh:
+        overrides = json.load(fh)
+    overrides.pop("variant", None)
+    return make_config(variant, overrides)
+
+
+def config_from_dict(data: Dict[str, Any]) -> LT4RecConfig:
+    """Inverse of ``LT4RecConfig.to_dict`` (used to reload a trained run's config)."""
+    data = dict(data)
+    return _merge(LT4RecConfig, LT4RecConfig(variant=data.pop("variant")), data, "config")

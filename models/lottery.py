@@ -1,0 +1,153 @@
+"""Algorithm 1: lottery-ticket mask search for each task, with rewinding.
+
+(a) Warm up sNET on mixed CTR/CVR batches -> theta (every weight: embeddings, sNET, heads).
+(b) For each task t, starting from an all-ones mask, for round r = 0 .. n-1:
+      rewind every weight to theta; train one epoch on t's samples under the current mask
+      (fresh optimizer); score the round on the *validation* split (CTR AUC / CVR MSE);
+      prune to the schedule's sparsity of round r + 1 by the trained |weights|.
+    Round r's record is the mask it trained under and its validation score; the pick is
+    automatic (``select_round``).
+(c) The caller rewinds to theta, installs both picked masks and trains jointly
+    (``models/training.py``).
+
+Only train and validation splits reach this module: selection can never read test.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Callable, Dict, List, Optional, Sequence
+
+import numpy as np
+
+from models import pruning
+from models.config import LT4RecConfig
+from models.data import Split
+from models.ranker import MultiTaskRanker
+from models.tasks import CTR, TASK_NAMES, TASKS, evaluate_predictions
+from models.training import Trainer, predict
+
+METRIC = {CTR: ("ctr_auc", True), 1: ("cvr_mse", False)}  # task -> (metric, higher is better)
+
+
+@dataclasses.dataclass
+class Round:
+    """One pruning round of one task."""
+    round: int
+    target_sparsity: float
+    sparsity: float
+    metric: str
+    validation: float
+    masks: List[np.ndarray] = dataclasses.field(repr=False)
+
+    def to_dict(self) -> dict:
+        return {"round": self.round, "target_sparsity": self.target_sparsity,
+                "sparsity": self.sparsity, "metric": self.metric, "validation": self.validation}
+
+
+@dataclasses.dataclass
+class MaskSearch:
+    """Result of Algorithm 1: theta, each task's rounds and pick, the final masks."""
+    theta: List[np.ndarray] = dataclasses.field(repr=False)
+    rounds: Dict[int, List[Round]]
+    picked: Dict[int, int]
+    seconds: float
+
+    def masks(self, task: int) -> List[np.ndarray]:
+        return self.rounds[task][self.picked[task]].masks
+
+    def to_dict(self) -> dict:
+        return {"seconds": self.seconds,
+                "tasks": {TASK_NAMES[t]: {"picked_round": self.picked[t],
+                                          "rounds": [r.to_dict() for r in self.rounds[t]]}
+                          for t in self.rounds}}
+
+
+def select_round(scores: Sequence[float], sparsities: Sequence[float], higher_is_better: bool,
+                 tolerance: float, min_sparsity: float = 0.0) -> int:
+    """Index of the sparsest round whose score is within ``tolerance`` (relative) of the best.
+
+    When ``min_sparsity`` > 0, only rounds at least that sparse are eligible (if any is);
+    "best" is then the best eligible round. Ties in sparsity go to the better score.
+    """
+    if len(scores) != len(sparsities) or not scores:
+        raise ValueError(f"need one score per round. Received: {len(scores)} scores, "
+                         f"{len(sparsities)} sparsities")
+    idx = list(range(len(scores)))
+    eligible = [i for i in idx if sparsities[i] >= min_sparsity - 1e-9] or idx
+    finite = [i for i in eligible if np.isfinite(scores[i])] or eligible
+    sign = 1.0 if higher_is_better else -1.0
+    best = max(finite, key=lambda i: sign * scores[i])
+    margin = tolerance * abs(scores[best])
+    close = [i for i in finite if sign * (scores[best] - scores[i]) <= margin + 1e-12]
+    return max(close, key=lambda i: (sparsities[i], sign * scores[i]))
+
+
+def _set_masks(model: MultiTaskRanker, task: int, masks: Sequence[np.ndarray]) -> None:
+    for layer, mask in zip(model.masked_layers, masks):
+        layer.set_task_mask(task, mask)
+
+
+def validation_score(model: MultiTaskRanker, split: Split, task: int,
+                     config: LT4RecConfig) -> float:
+    """Task's selection metric on ``split`` (CTR AUC over impressions, CVR MSE over clicks)."""
+    preds = predict(model, split, tasks=[task], batch_size=config.trainer.eval_batch_size)
+    metrics = evaluate_predictions(split.click, split.ratio,
+                                   preds[task] if task == CTR else None,
+                                   preds[task] if task != CTR else None,
+                                   config.trainer.effective_view_ratio)
+    return metrics[METRIC[task][0]]
+
+
+def search_masks(model: MultiTaskRanker, config: LT4RecConfig, train: Split,
+                 validation: Split, seed: int = 0,
+                 progress: Optional[Callable[[str], None]] = None) -> MaskSearch:
+    """Runs Algorithm 1 (a) and (b) on a sparse-variant model; leaves it at theta, masks set.
+
+    Raises:
+      ValueError: the model has no mask layers (not a sparse variant).
+    """
+    if not model.masked_layers:
+        raise ValueError(f"variant {config.variant!r} has no masks to search "
+                         f"(sharing={config.model.sharing!r}).")
+    start = time.perf_counter()
+    say = progress or (lambda _msg: None)
+    cfg = config.pruning
+    layers = model.masked_layers
+    ones = [np.ones_like(l.task_mask(0)) for l in layers]
+    for t in TASKS:
+        _set_masks(model, t, ones)
+    Trainer(model, config, train, seed=seed, mode="alternate").fit(
+        cfg.warmup_epochs, progress=progress, label="mask search: warm-up")
+    theta = [w.copy() for w in model.get_weights()]
+    targets = pruning.round_sparsities(cfg)
+    rounds: Dict[int, List[Round]] = {}
+    picked: Dict[int, int] = {}
+    for task in TASKS:
+        masks = ones
+        rounds[task] = []
+        name, higher = METRIC[task]
+        trainer = Trainer(model, config, train, mode="alternate")
+        for r, target in enumerate(targets):
+            model.set_weights(theta)
+            _set_masks(model, task, masks)
+            trainer.reset(seed=seed + 1000 * (task + 1) + r)  # a fresh optimizer each round
+            trainer.fit(1.0, tasks=[task])
+            score = validation_score(model, validation, task, config)
+            rounds[task].append(Round(r, target, pruning.sparsity(masks), name, score,
+                                      [m.copy() for m in masks]))
+            say(f"mask search: {TASK_NAMES[task]} round {r + 1}/{len(targets)} sparsity "
+                f"{pruning.sparsity(masks):.3f} validation {name} {score:.5f}")
+            if r + 1 < len(targets):
+                masks = pruning.prune(layers, masks, targets[r + 1], cfg.scope)
+        picked[task] = select_round([x.validation for x in rounds[task]],
+                                    [x.sparsity for x in rounds[task]], higher, cfg.tolerance,
+                                    cfg.min_sparsity)
+        say(f"mask search: {TASK_NAMES[task]} picks round {picked[task] + 1} "
+            f"(sparsity {rounds[task][picked[task]].sparsity:.3f})")
+    model.set_weights(theta)
+    result = MaskSearch(theta, rounds, picked, time.perf_counter() - start)
+    for task in TASKS:
+        _set_masks(model, task, result.masks(task))
+    return result

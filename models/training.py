@@ -1,0 +1,170 @@
+"""Training loops shared by warm-up, mask search and final training.
+
+Two modes (``TrainerConfig.mode``):
+
+* ``alternate`` (the papers' Algorithm 1, step c): each step takes one task's batch (CTR:
+  any impressions; CVR: clicked impressions) and runs it through that task's mask, with that
+  task's *own* optimizer. A weight masked out for task t gets an exactly-zero gradient from
+  task t (the mask multiplies it in the graph), so task t's Adam moments for it stay zero from
+  the (fresh) start and Adam's update ``lr * m / (sqrt(v) + eps)`` is exactly 0: task t never
+  moves it. A shared optimizer would not guarantee this: momentum built up by the other task
+  would keep moving the weight on task t's steps. Loss weights (a, b) scale each task's
+  learning rate here, since Adam is invariant to a constant scale of its loss.
+* ``joint``: each step takes one batch of impressions and minimises a * L_ctr + b * L_cvr (CVR
+  on the batch's clicked rows), both through their masks, with one optimizer. A weight masked
+  for both tasks never moves; one masked for only one task moves by the other task's gradient
+  alone.
+
+Batches are index vectors gathered from the split's in-memory tensors inside the compiled step.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Callable, Dict, List, Optional, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from models.config import LT4RecConfig
+from models.data import Split
+from models.ranker import MultiTaskRanker
+from models.tasks import CTR, CVR, TASK_NAMES, TASKS, ctcvr_loss, ctr_loss, cvr_loss
+
+Progress = Optional[Callable[[str], None]]
+
+
+class Trainer:
+    """Trains a ``MultiTaskRanker`` on one split; optimizers are created fresh per Trainer."""
+
+    def __init__(self, model: MultiTaskRanker, config: LT4RecConfig, split: Split,
+                 seed: int = 0, mode: Optional[str] = None):
+        self.model = model
+        self.config = config
+        self.split = split
+        self.mode = mode or config.trainer.mode
+        self.rng = np.random.default_rng(seed)
+        lr = config.trainer.learning_rate
+        weights = (config.loss.ctr_weight, config.loss.cvr_weight)
+        if self.mode == "alternate":
+            top = max(max(weights), 1e-12)
+            self.optimizers = [tf.keras.optimizers.Adam(lr * w / top) for w in weights]
+        else:
+            self.optimizers = [tf.keras.optimizers.Adam(lr)]
+        self._click = tf.constant(split.click)
+        self._ratio = tf.constant(split.ratio)
+        self._steps = {}
+        self.examples_seen = 0
+
+    # --- losses ----------------------------------------------------------------------
+    def _gather(self, idx):
+        return ({k: tf.gather(v, idx) for k, v in self.split.features.items()},
+                tf.gather(self._click, idx), tf.gather(self._ratio, idx))
+
+    def task_loss(self, feats, click, ratio, task: int) -> tf.Tensor:
+        """Task ``task``'s loss on a batch (ESMM trains CVR through pCTCVR on all rows)."""
+        loss_cfg = self.config.loss
+        if task == CTR:
+            return ctr_loss(click, self.model.task_output(feats, CTR))
+        pcvr = self.model.task_output(feats, CVR)
+        if self.config.model.esmm:
+            pctr = self.model.task_output(feats, CTR)
+            return ctcvr_loss(click, ratio, pctr, pcvr, loss_cfg)
+        return cvr_loss(ratio, pcvr, click, loss_cfg)
+
+    def _make_step(self, task: Optional[int]):
+        model, loss_cfg = self.model, self.config.loss
+        optimizer = self.optimizers[task if task is not None else 0]
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.int32)])
+        def step(idx):
+            feats, click, ratio = self._gather(idx)
+            with tf.GradientTape() as tape:
+                if task is None:  # joint
+                    loss = (loss_cfg.ctr_weight * self.task_loss(feats, click, ratio, CTR)
+                            + loss_cfg.cvr_weight * self.task_loss(feats, click, ratio, CVR))
+                else:
+                    loss = self.task_loss(feats, click, ratio, task)
+            variables = model.trainable_variables
+            grads = tape.gradient(loss, variables)
+            pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
+            optimizer.apply_gradients(pairs)
+            return loss
+        return step
+
+    def reset(self, seed: int) -> None:
+        """Zeroes every optimizer's state (moments, step count) and reseeds batch order.
+
+        Equivalent to fresh optimizers, but keeps the compiled steps (no retracing).
+        """
+        for optimizer in self.optimizers:
+            for v in optimizer.variables:
+                v.assign(tf.zeros_like(v))
+        self.rng = np.random.default_rng(seed)
+
+    def step_fn(self, task: Optional[int]):
+        if task not in self._steps:
+            self._steps[task] = self._make_step(task)
+        return self._steps[task]
+
+    # --- epochs ----------------------------------------------------------------------
+    def _task_rows(self, task: int) -> np.ndarray:
+        if task == CVR and not self.config.model.esmm:
+            return self.split.clicked_index
+        return np.arange(self.split.size, dtype=np.int32)
+
+    def epoch_plan(self, tasks: Sequence[int], fraction: float = 1.0) -> List[tuple]:
+        """Shuffled (task, row indices) batches covering ``fraction`` of each task's rows once."""
+        bs = self.config.trainer.batch_size
+        plan = []
+        if self.mode == "joint":
+            rows = self.rng.permutation(self.split.size)[: int(self.split.size * fraction)]
+            return [(None, rows[i:i + bs]) for i in range(0, len(rows), bs)]
+        for task in tasks:
+            rows = self.rng.permutation(self._task_rows(task))
+            rows = rows[: max(int(math.ceil(len(rows) * fraction)), 1 if len(rows) else 0)]
+            plan += [(task, rows[i:i + bs]) for i in range(0, len(rows), bs)]
+        order = self.rng.permutation(len(plan))
+        return [plan[i] for i in order]
+
+    def fit(self, epochs: float = 1.0, tasks: Sequence[int] = TASKS, progress: Progress = None,
+            label: str = "train") -> Dict[str, float]:
+        """Trains ``epochs`` epochs (fractions allowed) over ``tasks``; returns mean losses."""
+        losses = {t: [] for t in (list(tasks) if self.mode == "alternate" else [None])}
+        whole, part = int(epochs), epochs - int(epochs)
+        fractions = [1.0] * whole + ([part] if part > 1e-9 else [])
+        start = time.perf_counter()
+        for e, frac in enumerate(fractions):
+            plan = self.epoch_plan(tasks, frac)
+            report_every = max(len(plan) // 4, 1)
+            for i, (task, idx) in enumerate(plan):
+                loss = self.step_fn(task)(tf.constant(idx, tf.int32))
+                losses[task].append(float(loss))
+                self.examples_seen += len(idx)
+                if progress and (i + 1) % report_every == 0:
+                    rate = self.examples_seen / max(time.perf_counter() - start, 1e-9)
+                    progress(f"{label}: epoch {e + 1}/{len(fractions)} "
+                             f"{100 * (i + 1) / len(plan):3.0f}%  {rate:,.0f} examples/s")
+        self.seconds = time.perf_counter() - start
+        return {("joint" if t is None else TASK_NAMES[t]): float(np.mean(v)) if v else float("nan")
+                for t, v in losses.items()}
+
+
+def _predict_fn(model: MultiTaskRanker, task: int):
+    """A compiled ``task_output`` cached on the model (one trace per task and batch shape)."""
+    cache = model.__dict__.setdefault("_lt4rec_predict_fns", {})
+    if task not in cache:
+        cache[task] = tf.function(lambda f: model.task_output(f, task), reduce_retracing=True)
+    return cache[task]
+
+
+def predict(model: MultiTaskRanker, split: Split, tasks: Sequence[int] = TASKS,
+            batch_size: int = 8192) -> Dict[int, np.ndarray]:
+    """Predictions of each task over a whole split, {task: [N]}."""
+    out = {t: [] for t in tasks}
+    for start in range(0, split.size, batch_size):
+        feats = {k: v[start:start + batch_size] for k, v in split.features.items()}
+        for t in tasks:
+            out[t].append(_predict_fn(model, t)(feats).numpy())
+    return {t: np.concatenate(v) if v else np.zeros(0, np.float32) for t, v in out.items()}
