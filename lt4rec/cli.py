@@ -20,6 +20,8 @@ SUBCOMMANDS = {
                  "write simulated daily traffic logs (click + watch time) with planted structure"),
     "validate": ("lt4rec.validation.cli",
                  "check traffic logs against the schema (TFDV); quarantine rejected rows"),
+    "train": ("models.cli",
+              "train one variant (Algorithm 1 for sparse ones) and export pCTR/pCVR SavedModels"),
 }
 
 

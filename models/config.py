@@ -167,7 +167,7 @@ class TrainerConfig:
     """
     mode: str = "alternate"
     batch_size: int = 1024
-    epochs: int = 2
+    epochs: int = 1
     learning_rate: float = 1e-3
     validation_days: int = 1
     test_days: int = 1
@@ -203,6 +203,8 @@ VARIANTS: Dict[str, Dict[str, Dict[str, Any]]] = {
     "hard_share": {"model": {"sharing": "hard"}},
     "sparse_weight": {"model": {"sharing": "sparse_weight"}},
     "sparse_neuron": {"model": {"sharing": "sparse_neuron"}},
+    # sNET fully shared by both tasks (all-ones masks): hard sharing of the whole MLP.
+    "shared_mlp": {"model": {"sharing": "sparse_weight"}, "pruning": {"rounds": 1}},
     "mmoe": {"model": {"sharing": "mmoe", "hidden_units": (128, 64)}},
     "esmm": {"model": {"sharing": "hard", "esmm": True}},
     "sparse_weight_balance": {"model": {"sharing": "sparse_weight"},

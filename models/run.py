@@ -1,0 +1,98 @@
+"""One training run of one variant: the API behind ``lt4rec train`` and TFX's Trainer.
+
+``train_variant`` = load validated logs with day splits -> build the configured model ->
+(sparse variants) Algorithm 1 mask search -> final training -> metrics per split -> exports.
+Every variant trains the same number of epochs over the training split: sparse variants get
+``warmup_epochs`` before the mask search (theta) and ``epochs`` after it; the others train
+``warmup_epochs + epochs`` straight.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Callable, Dict, Optional
+
+import numpy as np
+import tensorflow as tf
+
+from models import plots
+from models.config import LT4RecConfig
+from models.data import Dataset, load_dataset
+from models.export import export_models
+from models.lottery import search_masks
+from models.pruning import mask_statistics
+from models.ranker import MultiTaskRanker, build_model
+from models.tasks import CTR, CVR, evaluate_predictions
+from models.training import Trainer, predict
+
+METRICS_FILE = "metrics.json"
+
+
+def evaluate(model: MultiTaskRanker, dataset: Dataset, config: LT4RecConfig) -> Dict[str, dict]:
+    """Offline metrics per split (CTR AUC/log loss, CVR MSE on clicks, CTCVR AUC)."""
+    out = {}
+    for split in (dataset.train, dataset.validation, dataset.test):
+        p = predict(model, split, batch_size=config.trainer.eval_batch_size)
+        out[split.name] = dict(evaluate_predictions(split.click, split.ratio, p[CTR], p[CVR],
+                                                    config.trainer.effective_view_ratio),
+                               days=split.days)
+    return out
+
+
+def train_variant(data, config: LT4RecConfig, out_dir: str, seed: int = 0,
+                  progress: Optional[Callable[[str], None]] = None,
+                  max_reject_fraction: float = 0.0) -> Dict:
+    """Trains ``config.variant`` on ``data`` (a log dir or a loaded ``Dataset``); writes outputs.
+
+    Writes under ``out_dir``: ``export/{pctr,pcvr,combined}`` SavedModels, ``metrics.json``
+    (metrics per split, mask search rounds, mask statistics, export report, throughput) and,
+    for sparse variants, ``pruning_curves.png`` and ``mask_overlap.png``.
+
+    Returns:
+      The dict written to ``metrics.json``.
+    """
+    say = progress or (lambda _msg: None)
+    os.makedirs(out_dir, exist_ok=True)
+    tf.keras.utils.set_random_seed(seed)
+    started = time.perf_counter()
+    if isinstance(data, Dataset):
+        dataset = data
+    else:
+        say(f"loading and validating logs under {data}")
+        dataset = load_dataset(data, config.trainer, max_reject_fraction,
+                               quarantine_dir=os.path.join(out_dir, "validation"))
+    say(f"splits: train {dataset.train.days} ({dataset.train.size:,} rows), validation "
+        f"{dataset.validation.days} ({dataset.validation.size:,}), test {dataset.test.days} "
+        f"({dataset.test.size:,})")
+    model = build_model(config, dataset.train.features)
+    result: Dict = {"variant": config.variant, "seed": seed, "config": config.to_dict(),
+                    "data": dataset.accounting}
+    epochs = config.trainer.epochs
+    if model.masked_layers:
+        search = search_masks(model, config, dataset.train, dataset.validation, seed, progress)
+        result["mask_search"] = search.to_dict()
+        result["mask_statistics"] = mask_statistics(model.masked_layers)
+        np.savez_compressed(os.path.join(out_dir, "masks.npz"), **{
+            f"{task}/{layer.name}": layer.task_mask(t)
+            for t, task in enumerate(("ctr", "cvr")) for layer in model.masked_layers})
+    else:
+        epochs += config.pruning.warmup_epochs
+    trainer = Trainer(model, config, dataset.train, seed=seed)
+    result["train_loss"] = trainer.fit(epochs, progress=progress, label="training")
+    result["train_examples_per_s"] = trainer.examples_seen / max(trainer.seconds, 1e-9)
+    say("evaluating")
+    result["metrics"] = evaluate(model, dataset, config)
+    say("exporting SavedModels")
+    result["export"] = export_models(model, os.path.join(out_dir, "export"))
+    if model.masked_layers:
+        title = f"{config.variant} seed {seed}"
+        plots.plot_pruning_curves(result["mask_search"],
+                                  os.path.join(out_dir, "pruning_curves.png"), title)
+        plots.plot_mask_overlap(result["mask_statistics"],
+                                os.path.join(out_dir, "mask_overlap.png"), title)
+    result["wall_seconds"] = time.perf_counter() - started
+    with open(os.path.join(out_dir, METRICS_FILE), "w", encoding="utf-8") as fh:
+        json.dump(result, fh, indent=2, default=float)
+    return result

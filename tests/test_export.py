@@ -1,0 +1,95 @@
+"""Exports score exactly like the in-memory masked model; S-Neuron exports are compacted."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from lt4rec import logs
+from lt4rec.validation.reader import read_raw
+from models import lottery
+from models.export import export_models, task_scorer
+from models.features import raw_feature_spec
+from models.ranker import build_model
+from models.tasks import CTR, CVR, OUTPUT_NAMES
+from models.training import Trainer
+
+from conftest import tiny_config
+
+
+def _trained(tiny_dataset, variant):
+    config = tiny_config(variant)
+    model = build_model(config, tiny_dataset.train.features)
+    if model.masked_layers:
+        lottery.search_masks(model, config, tiny_dataset.train, tiny_dataset.validation)
+    Trainer(model, config, tiny_dataset.train).fit(0.5)
+    return model
+
+
+def _examples_from_log(path, n):
+    """Serialized tf.Examples built from raw CSV rows as ExampleGen would (empty = absent)."""
+    raw = read_raw(path)
+    spec = raw_feature_spec()
+    out = []
+    for i in range(n):
+        feats = {}
+        for name, s in spec.items():
+            value = raw.columns[name][i]
+            if value == "":
+                continue
+            if s.dtype == tf.int64:
+                feats[name] = tf.train.Feature(int64_list=tf.train.Int64List(value=[int(value)]))
+            elif s.dtype == tf.float32:
+                feats[name] = tf.train.Feature(float_list=tf.train.FloatList(value=[float(value)]))
+            else:
+                feats[name] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[value.encode()]))
+        out.append(tf.train.Example(features=tf.train.Features(feature=feats)).SerializeToString())
+    return out
+
+
+@pytest.mark.parametrize("variant", ["sparse_weight", "sparse_neuron", "mmoe", "single_task"])
+def test_exports_score_like_the_masked_model(tiny_dataset, tiny_logs, tmp_path, variant):
+    model = _trained(tiny_dataset, variant)
+    reports = export_models(model, str(tmp_path))
+    test_file = logs.find_log_files(str(tiny_logs))[-1][0]
+    examples = tf.constant(_examples_from_log(test_file, 50))
+    raw = {k: v[:50] for k, v in tiny_dataset.test.features.items()}
+    combined = tf.saved_model.load(str(tmp_path / "combined"))
+    for task in (CTR, CVR):
+        name = OUTPUT_NAMES[task]
+        loaded = tf.saved_model.load(str(tmp_path / name))
+        saved = tf.train.list_variables(str(tmp_path / name / "variables" / "variables"))
+        assert saved and not any("mask" in v for v, _ in saved)
+        expected = model.task_output(raw, task).numpy()
+        got_raw = loaded.signatures["serving_raw"](**raw)[name].numpy()
+        got_ex = loaded.signatures["serving_default"](examples=examples)[name].numpy()
+        np.testing.assert_allclose(got_raw, expected, atol=1e-5)
+        np.testing.assert_allclose(got_ex, expected, atol=1e-5)
+        np.testing.assert_allclose(combined.signatures["serving_raw"](**raw)[name].numpy(),
+                                   expected, atol=1e-5)
+        r = reports[name]
+        assert 0 < r["nonzero_params"] <= r["dense_params"] and 0 < r["flops"] <= r["dense_flops"]
+        assert r["bytes"] > 0
+
+
+def test_neuron_compaction_shrinks_layers_and_preserves_outputs(tiny_dataset):
+    model = _trained(tiny_dataset, "sparse_neuron")
+    layer = model.masked_layers[0]
+    mask = np.ones(layer.units, np.float32)
+    mask[::2] = 0
+    layer.set_task_mask(CVR, mask)
+    raw = {k: v[:40] for k, v in tiny_dataset.test.features.items()}
+    compact = task_scorer(model, CVR, compact=True)
+    assert compact.stack[0].units == layer.units // 2
+    np.testing.assert_allclose(compact(raw).numpy(), model.task_output(raw, CVR).numpy(),
+                               atol=1e-5)
+    np.testing.assert_allclose(task_scorer(model, CVR, compact=False)(raw).numpy(),
+                               model.task_output(raw, CVR).numpy(), atol=1e-5)
+
+
+def test_missing_required_feature_in_an_example_is_an_error(tiny_dataset, tmp_path):
+    model = _trained(tiny_dataset, "hard_share")
+    export_models(model, str(tmp_path))
+    loaded = tf.saved_model.load(str(tmp_path / "pctr"))
+    empty = tf.train.Example().SerializeToString()
+    with pytest.raises(tf.errors.InvalidArgumentError, match="Feature"):
+        loaded.signatures["serving_default"](examples=tf.constant([empty]))

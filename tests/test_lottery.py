@@ -1,0 +1,108 @@
+"""Algorithm 1 and training: selection, rewinding, masks respected by optimizer state."""
+
+import numpy as np
+import pytest
+
+from models import lottery, pruning
+from models.lottery import select_round
+from models.ranker import build_model
+from models.tasks import CTR, CVR
+from models.training import Trainer
+
+from conftest import tiny_config
+
+
+def test_select_round_sparsest_within_tolerance():
+    # higher is better (AUC): best 0.700; 1% tolerance admits 0.695 at sparsity 0.36
+    assert select_round([0.70, 0.699, 0.695, 0.60], [0, 0.2, 0.36, 0.49], True, 0.01) == 2
+    # lower is better (MSE)
+    assert select_round([0.130, 0.128, 0.140], [0, 0.2, 0.36], False, 0.0) == 1
+    # min sparsity forces a pruned round although round 0 is best
+    assert select_round([0.70, 0.68, 0.66], [0, 0.2, 0.36], True, 0.0, min_sparsity=0.1) == 1
+
+
+def _sparse_model(tiny_dataset, variant="sparse_weight", **sections):
+    config = tiny_config(variant, **sections)
+    return config, build_model(config, tiny_dataset.train.features)
+
+
+def test_search_rounds_follow_schedule_rewind_theta_and_read_only_validation(tiny_dataset,
+                                                                            monkeypatch):
+    config, model = _sparse_model(tiny_dataset)
+    seen = []
+    real = lottery.validation_score
+    monkeypatch.setattr(lottery, "validation_score",
+                        lambda m, split, task, cfg: seen.append(split.name) or real(m, split, task,
+                                                                                    cfg))
+    result = lottery.search_masks(model, config, tiny_dataset.train, tiny_dataset.validation)
+    assert set(seen) == {"validation"}
+    targets = pruning.round_sparsities(config.pruning)
+    for task in (CTR, CVR):
+        for rnd, target in zip(result.rounds[task], targets):
+            per_layer = [(m == 0).mean() for m in rnd.masks]
+            assert all(abs(s - target) <= 1.0 / m.size for s, m in zip(per_layer, rnd.masks))
+        np.testing.assert_array_equal(
+            [l.task_mask(task) for l in model.masked_layers][0], result.masks(task)[0])
+    # rewound: every non-mask weight equals theta
+    for w, theta, v in zip(model.get_weights(), result.theta, model.weights):
+        if "masks" not in v.name:
+            np.testing.assert_array_equal(w, theta)
+
+
+def test_masked_weights_never_move_by_their_task_optimizer_state_included(tiny_dataset):
+    config, model = _sparse_model(tiny_dataset)
+    layer = model.masked_layers[0]
+    rng = np.random.default_rng(0)
+    ctr_mask = (rng.random(layer.kernel.shape) > 0.5).astype(np.float32)
+    both_mask = ctr_mask.copy()
+    both_mask[:, : both_mask.shape[1] // 2] = 1.0         # CVR keeps more than CTR
+    layer.set_task_mask(CTR, ctr_mask)
+    layer.set_task_mask(CVR, both_mask)
+    before = layer.kernel.numpy().copy()
+    trainer = Trainer(model, config, tiny_dataset.train, mode="alternate")
+    trainer.fit(1.0)                                        # mixed CTR and CVR steps
+    after = layer.kernel.numpy()
+    pruned_by_both = (ctr_mask == 0) & (both_mask == 0)
+    np.testing.assert_array_equal(after[pruned_by_both], before[pruned_by_both])
+    assert np.any(after[(ctr_mask == 0) & (both_mask == 1)] !=
+                  before[(ctr_mask == 0) & (both_mask == 1)])   # CVR moved what it keeps
+    # CTR's own Adam moments are exactly zero wherever CTR's mask is zero.
+    ctr_slots = [v for v in trainer.optimizers[CTR].variables
+                 if tuple(v.shape) == tuple(layer.kernel.shape)]
+    assert ctr_slots
+    for slot in ctr_slots:
+        assert np.all(slot.numpy()[ctr_mask == 0] == 0)
+
+
+def test_joint_mode_never_moves_weights_pruned_by_both(tiny_dataset):
+    config, model = _sparse_model(tiny_dataset, trainer={"mode": "joint"})
+    layer = model.masked_layers[1]
+    mask = (np.random.default_rng(1).random(layer.kernel.shape) > 0.3).astype(np.float32)
+    for t in (CTR, CVR):
+        layer.set_task_mask(t, mask)
+    before = layer.kernel.numpy().copy()
+    Trainer(model, config, tiny_dataset.train).fit(1.0)
+    np.testing.assert_array_equal(layer.kernel.numpy()[mask == 0], before[mask == 0])
+    assert np.any(layer.kernel.numpy()[mask == 1] != before[mask == 1])
+
+
+@pytest.mark.parametrize("variant", ["sparse_weight", "sparse_neuron"])
+def test_all_ones_masks_equal_hard_sharing_of_the_mlp(tiny_dataset, variant):
+    """With all-ones masks, sparse sharing is one fully shared MLP with task heads."""
+    config, model = _sparse_model(tiny_dataset, variant)
+    feats = {k: v[:64] for k, v in tiny_dataset.test.features.items()}
+    for task in (CTR, CVR):
+        x = model.input_arch_for(task)(feats, task=task).numpy()
+        for layer in model.masked_layers:                     # a plain shared MLP
+            x = np.maximum(x @ layer.kernel.numpy() + layer.bias.numpy(), 0)
+        head = model.heads[task]
+        expected = 1 / (1 + np.exp(-(x @ head.kernel.numpy() + head.bias.numpy())))
+        np.testing.assert_allclose(model.task_output(feats, task).numpy(), expected.ravel(),
+                                   rtol=1e-4, atol=1e-5)
+
+
+def test_shared_mlp_preset_keeps_all_ones_masks(tiny_dataset):
+    config = tiny_config("shared_mlp", pruning={"rounds": 1})  # the preset's own setting
+    model = build_model(config, tiny_dataset.train.features)
+    result = lottery.search_masks(model, config, tiny_dataset.train, tiny_dataset.validation)
+    assert all(np.all(m == 1) for t in (CTR, CVR) for m in result.masks(t))
