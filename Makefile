@@ -26,14 +26,18 @@ $(STAMP): $(BIN)/python setup.py pyproject.toml requirements/constraints.txt req
 
 demo: $(STAMP)
 	rm -rf $(DEMO_DIR)
-	$(BIN)/lt4rec simulate --out $(DEMO_DIR)/logs --days 3 --rows-per-day 20000 --seed 7
+	$(BIN)/lt4rec simulate --out $(DEMO_DIR)/logs --days 4 --rows-per-day 20000 --seed 7
 	$(BIN)/lt4rec validate --data $(DEMO_DIR)/logs --report-dir $(DEMO_DIR)/validation
+	$(BIN)/lt4rec train --data $(DEMO_DIR)/logs --variant sparse_weight --out $(DEMO_DIR)/sparse_weight
 	@echo
 	@echo "Outputs:"
 	@echo "  traffic logs        $(DEMO_DIR)/logs/YYYY-MM-DD/impressions.csv"
 	@echo "  ground truth        $(DEMO_DIR)/logs/_ground_truth/YYYY-MM-DD.csv"
 	@echo "  simulation summary  $(DEMO_DIR)/logs/_simulation.json"
 	@echo "  validation report   $(DEMO_DIR)/validation/report.json (+ quarantine.csv, statistics.pbtxt)"
+	@echo "  training metrics    $(DEMO_DIR)/sparse_weight/metrics.json"
+	@echo "  pruning / masks     $(DEMO_DIR)/sparse_weight/pruning_curves.png, mask_overlap.png"
+	@echo "  SavedModels         $(DEMO_DIR)/sparse_weight/export/{pctr,pcvr,combined}/"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

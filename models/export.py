@@ -8,8 +8,11 @@ nonzero multiply-adds, ``executed_flops`` what a dense matmul does).
 
 Signatures (each output a [B] float32):
   serving_default(examples: string[B])   serialized tf.Examples as ExampleGen writes log rows;
-                                          the input is named ``examples`` as in TFX
-  serving_raw(<raw feature columns>[B])   the same model over raw feature tensors
+                                          the input is named ``examples`` as in TFX (Predict)
+  serving_raw(<raw feature columns>[B])   the same model over raw feature tensors (Predict)
+  regress(inputs: string[B]) -> outputs   TF Serving's Regress API (method tensorflow/serving/
+                                          regress), single-task exports
+  classify(inputs: string[B]) -> scores [B, 2], classes   TF Serving's Classify API, pctr only
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 import tensorflow as tf
+from tensorflow.core.protobuf import saved_model_pb2
+from tensorflow.python.saved_model import signature_constants as sig
 
 from models.features import raw_feature_spec, raw_input_signature
 from models.layers import MaskedDense
@@ -115,8 +120,45 @@ class ExportModule(tf.Module):
         def serve_raw(features):
             return self._outputs(features)
 
-        return {"serving_default": serve_examples.get_concrete_function(),
-                "serving_raw": serve_raw.get_concrete_function()}
+        out = {"serving_default": serve_examples.get_concrete_function(),
+               "serving_raw": serve_raw.get_concrete_function()}
+        if len(self.scorers) == 1:
+            scorer = self.scorers[0]
+
+            @tf.function(input_signature=[tf.TensorSpec([None], tf.string,
+                                                        name=sig.REGRESS_INPUTS)])
+            def regress(inputs):
+                return {sig.REGRESS_OUTPUTS: scorer(tf.io.parse_example(inputs, self._spec))}
+            out["regress"] = regress.get_concrete_function()
+            if scorer.task == CTR:
+                @tf.function(input_signature=[tf.TensorSpec([None], tf.string,
+                                                            name=sig.CLASSIFY_INPUTS)])
+                def classify(inputs):
+                    p = scorer(tf.io.parse_example(inputs, self._spec))
+                    classes = tf.tile(tf.constant([["0", "1"]]), [tf.shape(p)[0], 1])
+                    return {sig.CLASSIFY_OUTPUT_SCORES: tf.stack([1 - p, p], axis=1),
+                            sig.CLASSIFY_OUTPUT_CLASSES: classes}
+                out["classify"] = classify.get_concrete_function()
+        return out
+
+
+# TF Serving dispatches Regress/Classify only to signatures with these method names;
+# tf.saved_model.save writes every signature as Predict, so they are set after saving.
+_METHOD_NAMES = {"regress": sig.REGRESS_METHOD_NAME, "classify": sig.CLASSIFY_METHOD_NAME}
+
+
+def _save(module: "ExportModule", path: str) -> None:
+    tf.saved_model.save(module, path, signatures=module.signatures())
+    pb_path = os.path.join(path, "saved_model.pb")
+    proto = saved_model_pb2.SavedModel()
+    with open(pb_path, "rb") as fh:
+        proto.ParseFromString(fh.read())
+    for meta_graph in proto.meta_graphs:
+        for name, method in _METHOD_NAMES.items():
+            if name in meta_graph.signature_def:
+                meta_graph.signature_def[name].method_name = method
+    with open(pb_path, "wb") as fh:
+        fh.write(proto.SerializeToString())
 
 
 def _dir_bytes(path: str) -> int:
@@ -158,13 +200,11 @@ def export_models(model: MultiTaskRanker, out_dir: str, compact: bool = True) ->
     reports = {}
     for t, scorer in scorers.items():
         path = os.path.join(out_dir, OUTPUT_NAMES[t])
-        module = ExportModule([scorer])
-        tf.saved_model.save(module, path, signatures=module.signatures())
+        _save(ExportModule([scorer]), path)
         reports[OUTPUT_NAMES[t]] = dict(scorer_report(model, scorer), bytes=_dir_bytes(path),
                                         path=path)
     path = os.path.join(out_dir, COMBINED)
-    module = ExportModule(list(scorers.values()))
-    tf.saved_model.save(module, path, signatures=module.signatures())
+    _save(ExportModule(list(scorers.values())), path)
     reports[COMBINED] = {"bytes": _dir_bytes(path), "path": path}
     with open(os.path.join(out_dir, "export_report.json"), "w", encoding="utf-8") as fh:
         json.dump(reports, fh, indent=2)

@@ -66,9 +66,35 @@ def test_exports_score_like_the_masked_model(tiny_dataset, tiny_logs, tmp_path, 
         np.testing.assert_allclose(got_ex, expected, atol=1e-5)
         np.testing.assert_allclose(combined.signatures["serving_raw"](**raw)[name].numpy(),
                                    expected, atol=1e-5)
+        np.testing.assert_allclose(loaded.signatures["regress"](inputs=examples)["outputs"],
+                                   expected, atol=1e-5)
         r = reports[name]
         assert 0 < r["nonzero_params"] <= r["dense_params"] and 0 < r["flops"] <= r["dense_flops"]
         assert r["bytes"] > 0
+
+
+def test_tf_serving_method_names_and_classify(tiny_dataset, tiny_logs, tmp_path):
+    from tensorflow.core.protobuf import saved_model_pb2
+    model = _trained(tiny_dataset, "hard_share")
+    export_models(model, str(tmp_path))
+    methods = {}
+    for name in ("pctr", "pcvr"):
+        proto = saved_model_pb2.SavedModel()
+        proto.ParseFromString((tmp_path / name / "saved_model.pb").read_bytes())
+        methods[name] = {k: v.method_name for k, v in proto.meta_graphs[0].signature_def.items()
+                         if not k.startswith("__")}
+    assert methods["pctr"] == {"serving_default": "tensorflow/serving/predict",
+                               "serving_raw": "tensorflow/serving/predict",
+                               "regress": "tensorflow/serving/regress",
+                               "classify": "tensorflow/serving/classify"}
+    assert "classify" not in methods["pcvr"] and methods["pcvr"]["regress"].endswith("regress")
+    examples = tf.constant(_examples_from_log(logs.find_log_files(str(tiny_logs))[0][0], 5))
+    out = tf.saved_model.load(str(tmp_path / "pctr")).signatures["classify"](inputs=examples)
+    scores = out["scores"].numpy()
+    np.testing.assert_allclose(scores.sum(axis=1), 1.0, atol=1e-6)
+    first_day = {k: v[:5] for k, v in tiny_dataset.train.features.items()}
+    np.testing.assert_allclose(scores[:, 1], model.task_output(first_day, CTR).numpy(), atol=1e-5)
+    assert out["classes"].numpy()[0].tolist() == [b"0", b"1"]
 
 
 def test_neuron_compaction_shrinks_layers_and_preserves_outputs(tiny_dataset):
