@@ -1,7 +1,7 @@
 """Train one model variant on day-split traffic logs and export pCTR/pCVR SavedModels.
 
-Runs exactly what the TFX Trainer runs (models.run.train_variant): validated logs are split by
-day (last day = test, the day before = validation, the rest = train); sparse variants run
+Runs models.run.train_variant, the one training entry point (the TFX pipeline's Trainer is to
+call the same function): validated logs are split by day (last day = test, the day before = validation, the rest = train); sparse variants run
 Algorithm 1 (warm-up -> per-task pruning rounds with rewinding -> automatic round pick) before
 joint training. Variants: single_task, hard_share, sparse_weight, sparse_neuron, mmoe, esmm,
 and tuning presets (sparse_weight_balance, _conflict, _multiview, _big). Writes OUT/metrics.json
