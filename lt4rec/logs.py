@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import pyarrow as pa
@@ -63,6 +63,11 @@ def find_log_files(path: str) -> List[Tuple[str, dt.date]]:
         raise FileNotFoundError(
             f"No log CSVs under {path}: expected day folders YYYY-MM-DD/ holding *.csv files.")
     return found
+
+
+def day_of_file(path: str) -> Optional[dt.date]:
+    """The day of a log file from its folder name (None outside a YYYY-MM-DD folder)."""
+    return _date_of(os.path.dirname(os.path.abspath(path)))
 
 
 def _date_of(folder: str):

@@ -16,7 +16,7 @@ import dataclasses
 import datetime as dt
 import json
 import os
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -194,12 +194,13 @@ def run_tfdv(accepted: Dict[str, np.ndarray], contract, schema_path: str,
             for name, info in sorted(found.anomaly_info.items())]
 
 
-def validate_logs(data: str, report_dir: Optional[str] = None, use_tfdv: bool = True,
+def validate_logs(data: Union[str, Sequence[str]], report_dir: Optional[str] = None,
+                  use_tfdv: bool = True,
                   schema_path: str = contract_lib.SCHEMA_PATH) -> ValidationResult:
-    """Validates every log CSV under ``data`` (a log root, a day folder or a file).
+    """Validates every log CSV under ``data`` (a log root, a day folder, a file, or a list of files).
 
     Args:
-      data: where the logs are (see ``lt4rec.logs``).
+      data: where the logs are (see ``lt4rec.logs``), or an explicit list of CSV files.
       report_dir: where to write ``quarantine.csv``, ``report.json`` and TFDV statistics;
         None writes nothing.
       use_tfdv: also run TFDV's statistics validation over the accepted rows.
@@ -213,7 +214,9 @@ def validate_logs(data: str, report_dir: Optional[str] = None, use_tfdv: bool = 
     quarantine = _Quarantine(os.path.join(report_dir, QUARANTINE_FILE) if report_dir else None)
     tally, seen_ids, files, parts = _Tally(), {}, [], []
     try:
-        for path, day in logs.find_log_files(data):
+        found = ([(f, logs.day_of_file(f)) for f in data] if not isinstance(data, str)
+                 else logs.find_log_files(data))
+        for path, day in found:
             summary, accepted = _validate_file(path, day, contract, seen_ids, tally, quarantine)
             files.append(summary)
             parts.append(accepted)
