@@ -4,7 +4,9 @@ TFX's CsvExampleGen infers each column's type from the values it sees, so a day 
 ``user_recent_clicks`` holds one id becomes INT instead of a string list, and it skips blank
 lines silently. LT4REC writes its Examples from the contract's types instead: INT columns as
 int64_list, FLOAT as float_list, STRING and LIST columns as bytes_list, an empty field as an
-absent feature (what ``models.features.raw_feature_spec`` parses).
+absent feature (what ``models.features.raw_feature_spec`` parses). Rows that carry labels
+also get the contract's derived columns (``watch_ratio``, 0 on non-clicks), so evaluators can
+read the CVR label from the examples.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 from tensorflow.core.example import example_pb2, feature_pb2
 
 from schemas import contract as contract_lib
+from schemas import labels, names as column_names
 from schemas.contract import DType
 
 
@@ -28,6 +31,11 @@ def encode_rows(columns: Dict[str, np.ndarray],
     """
     contract = contract_lib.load()
     names = [n for n in (names or contract.names) if n in columns]
+    needed = (column_names.WATCH_TIME_S, column_names.VIDEO_LENGTH_S, column_names.CLICK)
+    if all(n in columns for n in needed) and column_names.WATCH_RATIO not in columns:
+        ratio = labels.watch_ratio(*(columns[n] for n in needed))
+        columns = dict(columns, **{column_names.WATCH_RATIO: np.nan_to_num(ratio, nan=0.0)})
+        names.append(column_names.WATCH_RATIO)
     dtypes = [contract[n].dtype for n in names]
     cols = [columns[n] for n in names]
     n_rows = len(cols[0]) if cols else 0
@@ -49,7 +57,8 @@ def decode_example(serialized: bytes) -> Dict[str, object]:
     """One tf.Example back to {column: value} (absent list columns come back as '')."""
     example = example_pb2.Example.FromString(serialized)
     out = {}
-    for f in contract_lib.load():
+    contract = contract_lib.load()
+    for f in contract.features + contract.derived:
         feat: feature_pb2.Feature = example.features.feature.get(f.name)
         if feat is None or not (feat.int64_list.value or feat.float_list.value
                                 or feat.bytes_list.value):

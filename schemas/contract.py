@@ -76,6 +76,7 @@ class Feature:
       ids_of: for LIST columns of ids, the column whose ids they are (they share its embedding).
       in_serving: the column is sent at serving time (labels and meta columns are not).
       description: the annotation comment.
+      derived: not a log column; computed by ExampleGen from log columns (e.g. watch_ratio).
     """
     name: str
     dtype: DType
@@ -91,6 +92,7 @@ class Feature:
     ids_of: Optional[str] = None
     in_serving: bool = True
     description: str = ""
+    derived: bool = False
 
     @property
     def is_list(self) -> bool:
@@ -99,11 +101,16 @@ class Feature:
 
 @dataclasses.dataclass(frozen=True)
 class LogContract:
-    """All columns of the log, in file order, with lookups by name, group and kind."""
+    """All columns of the log, in file order, with lookups by name, group and kind.
+
+    Iterating, ``names`` and ``select`` cover the log columns; ``derived`` holds the features
+    ExampleGen adds (looked up by name like the others).
+    """
     features: Tuple[Feature, ...]
+    derived: Tuple[Feature, ...] = ()
 
     def __getitem__(self, name: str) -> Feature:
-        for f in self.features:
+        for f in self.features + self.derived:
             if f.name == name:
                 return f
         raise KeyError(f"No column named {name!r} in the log contract. "
@@ -175,17 +182,23 @@ def _feature_from_proto(f: schema_pb2.Feature, string_domains: dict) -> Feature:
         ids_of=tags.get("ids_of"),
         in_serving=SERVING_ENV not in f.not_in_environment,
         description=" ".join(f.annotation.comment),
+        derived="derived" in tags,
     )
 
 
 def from_schema_proto(schema: schema_pb2.Schema) -> LogContract:
     """Builds the typed view of a TFMD schema that follows the contract's annotation tags."""
     domains = {d.name: tuple(d.value) for d in schema.string_domain}
-    contract = LogContract(tuple(_feature_from_proto(f, domains) for f in schema.feature))
+    parsed = [_feature_from_proto(f, domains) for f in schema.feature]
+    contract = LogContract(tuple(f for f in parsed if not f.derived),
+                           tuple(f for f in parsed if f.derived))
     for f in contract:
         if f.ids_of is not None and f.ids_of not in contract.names:
             raise ValueError(f"feature {f.name!r} in {SCHEMA_PATH}: ids_of names unknown column "
                              f"{f.ids_of!r}.")
+    if tuple(f.name for f in contract.derived) != names.DERIVED_COLUMNS:
+        raise ValueError(f"{SCHEMA_PATH} and schemas/names.py disagree on the derived columns: "
+                         f"{[f.name for f in contract.derived]} vs {list(names.DERIVED_COLUMNS)}")
     if contract.names != names.LOG_COLUMNS:
         raise ValueError(
             f"{SCHEMA_PATH} and schemas/names.py disagree on the log columns: "
@@ -196,7 +209,7 @@ def from_schema_proto(schema: schema_pb2.Schema) -> LogContract:
 def to_schema_proto(contract: LogContract) -> schema_pb2.Schema:
     """Inverse of ``from_schema_proto``: the TFMD schema this view describes."""
     schema = schema_pb2.Schema(default_environment=[TRAINING_ENV, SERVING_ENV])
-    for feat in contract:
+    for feat in contract.features + contract.derived:
         f = schema.feature.add(name=feat.name, type=_DTYPE_TO_PROTO[feat.dtype])
         if feat.vocabulary:
             f.domain = feat.name
@@ -229,6 +242,8 @@ def to_schema_proto(contract: LogContract) -> schema_pb2.Schema:
             f.annotation.tag.append(f"ids_of:{feat.ids_of}")
         if feat.positive:
             f.annotation.tag.append("positive")
+        if feat.derived:
+            f.annotation.tag.append("derived")
         if feat.description:
             f.annotation.comment.append(feat.description)
     return schema

@@ -37,3 +37,6 @@ LOG_COLUMNS = (
     CLICK, WATCH_TIME_S,
 )
 """Every log column, in the order CSV files write them."""
+
+DERIVED_COLUMNS = (WATCH_RATIO,)
+"""Columns ExampleGen adds to each tf.Example (not in the CSV logs)."""

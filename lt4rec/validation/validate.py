@@ -23,7 +23,7 @@ import numpy as np
 from lt4rec import logs
 from lt4rec.validation import reader, rules
 from schemas import contract as contract_lib
-from schemas import names
+from schemas import labels, names
 
 MAX_EXAMPLES = 3
 QUARANTINE_FILE = "quarantine.csv"
@@ -185,6 +185,10 @@ def run_tfdv(accepted: Dict[str, np.ndarray], contract, schema_path: str,
         if feature.dtype is contract_lib.DType.STRING:
             col = np.where(col == "", None, col)  # an empty list field is a missing value
         frame[feature.name] = col
+    # The schema also describes the columns ExampleGen derives; check them on what it would write.
+    ratio = labels.watch_ratio(accepted[names.WATCH_TIME_S], accepted[names.VIDEO_LENGTH_S],
+                               accepted[names.CLICK])
+    frame[names.WATCH_RATIO] = np.nan_to_num(ratio, nan=0.0)
     stats = tfdv.generate_statistics_from_dataframe(pd.DataFrame(frame))
     if stats_path:
         tfdv.write_stats_text(stats, stats_path)

@@ -1,0 +1,41 @@
+"""MaskGen component definition."""
+
+from typing import Optional
+
+from tfx import types
+from tfx.dsl.components.base import base_component, executor_spec
+from tfx.types import standard_artifacts
+from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
+
+from components.artifacts import Masks
+from components.mask_gen import executor
+
+
+class MaskGenSpec(ComponentSpec):
+    PARAMETERS = {"variant": ExecutionParameter(type=str),
+                  "config_json": ExecutionParameter(type=str, optional=True),
+                  "seed": ExecutionParameter(type=int, optional=True),
+                  "regenerate": ExecutionParameter(type=int, optional=True)}
+    INPUTS = {"examples": ChannelParameter(type=standard_artifacts.Examples),
+              "previous_masks": ChannelParameter(type=Masks, optional=True)}
+    OUTPUTS = {"masks": ChannelParameter(type=Masks)}
+
+
+class MaskGen(base_component.BaseComponent):
+    """Algorithm 1 (warm-up, pruning rounds with rewinding, automatic pick) -> Masks.
+
+    Args:
+      examples: the day's Examples (``train`` trains, ``eval`` selects the round).
+      variant, config_json: the model config (``models.config.make_config``).
+      previous_masks: the last Masks artifact; reused when compatible unless ``regenerate``.
+    """
+    SPEC_CLASS = MaskGenSpec
+    EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
+
+    def __init__(self, examples: types.BaseChannel, variant: str,
+                 config_json: Optional[str] = None, seed: int = 0, regenerate: bool = False,
+                 previous_masks: Optional[types.BaseChannel] = None):
+        super().__init__(spec=MaskGenSpec(
+            examples=examples, variant=variant, config_json=config_json, seed=seed,
+            regenerate=int(regenerate), previous_masks=previous_masks,
+            masks=types.Channel(type=Masks)))

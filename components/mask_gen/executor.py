@@ -1,0 +1,96 @@
+"""MaskGen executor: Algorithm 1 on the day's examples, or reuse of the previous masks.
+
+Masks are searched once and reused by later days: when ``previous_masks`` is given, was made
+for the same features and architecture (``common.model_fingerprint``) and ``regenerate`` is 0,
+its files are copied forward unchanged. Otherwise it runs ``models.lottery.search_masks`` with
+the day's ``train`` split for training and its ``eval`` split for round selection.
+"""
+
+import json
+import os
+import shutil
+
+import numpy as np
+import tensorflow as tf
+from absl import logging
+from tfx.dsl.components.base import base_executor
+from tfx.types import artifact_utils
+
+from components import common
+from models import lottery, plots
+from models.pruning import mask_statistics
+from models.ranker import build_model
+from models.tasks import TASK_NAMES
+
+MASKS_FILE = "masks.npz"
+THETA_DIR = "theta"
+CONFIG_FILE = "config.json"
+
+
+def save_masks(model, search, config, out_dir: str) -> None:
+    """Writes theta, the masks and the search records of a finished search."""
+    model.set_weights(search.theta)
+    model.save_weights(os.path.join(out_dir, THETA_DIR, "weights"))
+    np.savez_compressed(os.path.join(out_dir, MASKS_FILE), **{
+        f"{TASK_NAMES[t]}/{layer.name}": mask
+        for t in search.picked for layer, mask in zip(model.masked_layers, search.masks(t))})
+    for t in search.picked:
+        for layer, mask in zip(model.masked_layers, search.masks(t)):
+            layer.set_task_mask(t, mask)
+    records = {"mask_search.json": search.to_dict(),
+               "mask_statistics.json": mask_statistics(model.masked_layers),
+               CONFIG_FILE: {"fingerprint": common.model_fingerprint(config),
+                             "config": config.to_dict()}}
+    for name, value in records.items():
+        with open(os.path.join(out_dir, name), "w", encoding="utf-8") as fh:
+            json.dump(value, fh, indent=2, default=float)
+    plots.plot_pruning_curves(records["mask_search.json"],
+                              os.path.join(out_dir, "pruning_curves.png"), config.variant)
+    plots.plot_mask_overlap(records["mask_statistics.json"],
+                            os.path.join(out_dir, "mask_overlap.png"), config.variant)
+
+
+def load_theta(model, masks_dir: str) -> None:
+    """Restores theta (every weight after warm-up) of a Masks artifact into ``model``."""
+    model.load_weights(os.path.join(masks_dir, THETA_DIR, "weights")).expect_partial()
+
+
+def apply_masks(model, masks_dir: str) -> None:
+    """Installs both tasks' masks of a Masks artifact into ``model``'s sNET."""
+    with np.load(os.path.join(masks_dir, MASKS_FILE)) as saved:
+        for t, task in enumerate(TASK_NAMES):
+            for layer in model.masked_layers:
+                layer.set_task_mask(t, saved[f"{task}/{layer.name}"])
+
+
+def reusable(masks_dir: str, config) -> bool:
+    path = os.path.join(masks_dir, CONFIG_FILE)
+    if not os.path.exists(path):
+        return False
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)["fingerprint"] == common.model_fingerprint(config)
+
+
+class Executor(base_executor.BaseExecutor):
+    """See module docstring."""
+
+    def Do(self, input_dict, output_dict, exec_properties) -> None:  # noqa: N802
+        config = common.config_of(exec_properties["variant"], exec_properties.get("config_json"))
+        out = artifact_utils.get_single_instance(output_dict["masks"])
+        previous = input_dict.get("previous_masks") or []
+        if previous and not exec_properties.get("regenerate") and reusable(previous[-1].uri,
+                                                                            config):
+            logging.info("MaskGen: reusing masks of %s", previous[-1].uri)
+            shutil.copytree(previous[-1].uri, out.uri, dirs_exist_ok=True)
+            out.set_int_custom_property("reused", 1)
+            return
+        examples = artifact_utils.get_single_instance(input_dict["examples"])
+        train, evaluation = common.load_splits(examples.uri, str(
+            examples.get_int_custom_property("span")))
+        tf.keras.utils.set_random_seed(int(exec_properties.get("seed") or 0))
+        model = build_model(config, train.features)
+        search = lottery.search_masks(model, config, train, evaluation,
+                                      int(exec_properties.get("seed") or 0),
+                                      progress=logging.info)
+        save_masks(model, search, config, out.uri)
+        out.set_int_custom_property("reused", 0)

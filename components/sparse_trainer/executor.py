@@ -1,0 +1,89 @@
+"""SparseTrainer executor: the pipeline's Trainer, running the ``models/`` training code.
+
+1. Build the configured model on the day's ``train`` split.
+2. Sparse variants: load theta and both masks from the Masks artifact.
+3. Warm start: when a ``base_model`` (the last pushed model) was trained with the same
+   features and architecture, load its weights (then re-apply the current masks).
+4. Train (``models.training.Trainer``), score the ``eval`` split, export
+   ``pctr/``, ``pcvr/`` and the combined model at ``Format-Serving/`` (what TFX's Evaluator
+   and Pusher look for), and save the weights for tomorrow's warm start.
+"""
+
+import json
+import os
+import shutil
+
+import tensorflow as tf
+from absl import logging
+from tfx.dsl.components.base import base_executor
+from tfx.types import artifact_utils
+
+from components import common
+from components.mask_gen.executor import apply_masks, load_theta
+from models.export import COMBINED, export_models
+from models.ranker import build_model
+from models.run import METRICS_FILE
+from models.tasks import CTR, CVR, evaluate_predictions
+from models.training import Trainer, predict
+
+WEIGHTS_DIR = "weights"
+SERVING_DIR = "Format-Serving"
+FINGERPRINT_FILE = "fingerprint.json"
+
+
+def _warm_start(model, base_uri: str, fingerprint: str) -> bool:
+    path = os.path.join(base_uri, FINGERPRINT_FILE)
+    if not os.path.exists(path):
+        return False
+    with open(path, encoding="utf-8") as fh:
+        if json.load(fh)["fingerprint"] != fingerprint:
+            logging.warning("SparseTrainer: base model %s has another shape; not warm-starting",
+                            base_uri)
+            return False
+    model.load_weights(os.path.join(base_uri, WEIGHTS_DIR, "weights")).expect_partial()
+    return True
+
+
+class Executor(base_executor.BaseExecutor):
+    """See module docstring."""
+
+    def Do(self, input_dict, output_dict, exec_properties) -> None:  # noqa: N802
+        config = common.config_of(exec_properties["variant"], exec_properties.get("config_json"))
+        seed = int(exec_properties.get("seed") or 0)
+        tf.keras.utils.set_random_seed(seed)
+        examples = artifact_utils.get_single_instance(input_dict["examples"])
+        train, evaluation = common.load_splits(examples.uri, str(
+            examples.get_int_custom_property("span")))
+        model = build_model(config, train.features)
+        masks = input_dict.get("masks") or []
+        if model.masked_layers:
+            if not masks:
+                raise ValueError(f"variant {config.variant!r} needs a Masks artifact (MaskGen).")
+            load_theta(model, masks[-1].uri)
+        fingerprint = common.model_fingerprint(config)
+        base = input_dict.get("base_model") or []
+        warm = bool(base) and _warm_start(model, base[-1].uri, fingerprint)
+        if model.masked_layers:  # after any warm start, whose checkpoint holds older masks
+            apply_masks(model, masks[-1].uri)
+        epochs = config.trainer.epochs
+        if not model.masked_layers and not warm:
+            epochs += config.pruning.warmup_epochs
+        trainer = Trainer(model, config, train, seed=seed)
+        losses = trainer.fit(epochs, progress=logging.info, label="SparseTrainer")
+        preds = predict(model, evaluation, batch_size=config.trainer.eval_batch_size)
+        metrics = evaluate_predictions(evaluation.click, evaluation.ratio, preds[CTR],
+                                       preds[CVR], config.trainer.effective_view_ratio)
+        out = artifact_utils.get_single_instance(output_dict["model"])
+        reports = export_models(model, out.uri)
+        os.replace(os.path.join(out.uri, COMBINED), os.path.join(out.uri, SERVING_DIR))
+        model.save_weights(os.path.join(out.uri, WEIGHTS_DIR, "weights"))
+        with open(os.path.join(out.uri, FINGERPRINT_FILE), "w", encoding="utf-8") as fh:
+            json.dump({"fingerprint": fingerprint}, fh)
+        with open(os.path.join(out.uri, METRICS_FILE), "w", encoding="utf-8") as fh:
+            json.dump({"variant": config.variant, "warm_started": warm, "train_loss": losses,
+                       "eval": metrics, "export": reports,
+                       "train_examples_per_s": trainer.examples_seen / max(trainer.seconds, 1e-9)},
+                      fh, indent=2, default=float)
+        out.set_int_custom_property("warm_started", int(warm))
+        logging.info("SparseTrainer: eval %s (warm start: %s)", metrics, warm)
+        shutil.rmtree(os.path.join(out.uri, "tmp"), ignore_errors=True)
