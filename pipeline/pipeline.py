@@ -3,24 +3,36 @@
     LogExampleGen (one day's span, validated rows -> typed tf.Examples, train/eval split)
       -> StatisticsGen -> ExampleValidator (against ImportSchemaGen(schemas/log_schema.pbtxt))
       -> AnomalyGate (stops the run on any anomaly)
-
-Mask generation, training, evaluation and pushing attach after the gate (pipeline issue, in
-progress).
+      -> MaskGen (Algorithm 1 once; later days reuse the latest compatible Masks)
+      -> SparseTrainer (joint training through the masks; warm start from the last blessed
+         model) -> Evaluator (TFMA, thresholds vs the last blessed model)
+      -> DualPusher (serving_root/pctr/<version>/, serving_root/pcvr/<version>/ if blessed)
 """
 
 from __future__ import annotations
 
+import json
 from typing import List, Optional, Sequence
 
 from tfx import v1 as tfx
 
 from components.anomaly_gate import AnomalyGate
+from components.artifacts import Masks
+from components.dual_pusher import DualPusher
 from components.log_example_gen import LogExampleGen
+from components.mask_gen import MaskGen
+from components.sparse_trainer import SparseTrainer
+from models.config import make_config
+from pipeline.eval_config import BlessingConfig, eval_config
 from schemas.contract import SCHEMA_PATH
 
 
 def create_pipeline(pipeline_name: str, pipeline_root: str, data_root: str,
-                    span: Optional[int] = None, schema_path: str = SCHEMA_PATH,
+                    serving_root: Optional[str] = None, variant: str = "sparse_weight",
+                    config_json: Optional[str] = None, span: Optional[int] = None,
+                    regenerate_masks: bool = False, seed: int = 0,
+                    blessing: BlessingConfig = BlessingConfig(),
+                    schema_path: str = SCHEMA_PATH,
                     metadata_connection_config=None,
                     beam_pipeline_args: Sequence[str] = (),
                     enable_cache: bool = True) -> tfx.dsl.Pipeline:
@@ -30,7 +42,12 @@ def create_pipeline(pipeline_name: str, pipeline_root: str, data_root: str,
       pipeline_name: name in ML Metadata.
       pipeline_root: where artifacts are written.
       data_root: the log root (day folders ``YYYY-MM-DD/*.csv``).
+      serving_root: where blessed pctr/pcvr versions are pushed; None stops after validation.
+      variant, config_json: the model (``models.config.make_config``).
       span: the day to process as a TFX span (days since 1970-01-01); None = latest day.
+      regenerate_masks: search masks again instead of reusing the latest ones.
+      seed: random seed of mask search and training.
+      blessing: Evaluator thresholds.
       schema_path: the traffic-log contract (TFMD schema pbtxt).
       metadata_connection_config: ML Metadata connection (None: the runner's default).
       beam_pipeline_args: Beam options (DirectRunner locally; Dataflow/Flink/Spark elsewhere).
@@ -43,7 +60,44 @@ def create_pipeline(pipeline_name: str, pipeline_root: str, data_root: str,
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
     gate = AnomalyGate(anomalies=example_validator.outputs["anomalies"])
     components: List = [example_gen, statistics_gen, schema_gen, example_validator, gate]
+    if serving_root:
+        components += _training_components(example_gen, gate, serving_root, variant,
+                                           config_json, regenerate_masks, seed, blessing)
     return tfx.dsl.Pipeline(
         pipeline_name=pipeline_name, pipeline_root=pipeline_root, components=components,
         enable_cache=enable_cache, metadata_connection_config=metadata_connection_config,
         beam_pipeline_args=list(beam_pipeline_args))
+
+
+def _training_components(example_gen, gate, serving_root, variant, config_json,
+                         regenerate_masks, seed, blessing) -> List:
+    """Mask search, training, evaluation and push, after the validation gate."""
+    config = make_config(variant, json.loads(config_json) if config_json else None)
+    latest_blessed = tfx.dsl.Resolver(
+        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    ).with_id("latest_blessed_model_resolver")
+    out = [latest_blessed]
+    masks = None
+    if config.model.is_sparse:
+        latest_masks = tfx.dsl.Resolver(
+            strategy_class=tfx.dsl.experimental.LatestArtifactStrategy,
+            masks=tfx.dsl.Channel(type=Masks)).with_id("latest_masks_resolver")
+        mask_gen = MaskGen(examples=example_gen.outputs["examples"], variant=variant,
+                           config_json=config_json, seed=seed, regenerate=regenerate_masks,
+                           previous_masks=latest_masks.outputs["masks"])
+        mask_gen.add_upstream_node(gate)
+        masks = mask_gen.outputs["masks"]
+        out += [latest_masks, mask_gen]
+    trainer = SparseTrainer(examples=example_gen.outputs["examples"], variant=variant,
+                            config_json=config_json, seed=seed, masks=masks,
+                            base_model=latest_blessed.outputs["model"])
+    trainer.add_upstream_node(gate)
+    evaluator = tfx.components.Evaluator(
+        examples=example_gen.outputs["examples"], model=trainer.outputs["model"],
+        baseline_model=latest_blessed.outputs["model"], eval_config=eval_config(blessing),
+        example_splits=["eval"])
+    pusher = DualPusher(model=trainer.outputs["model"],
+                        model_blessing=evaluator.outputs["blessing"], serving_root=serving_root)
+    return out + [trainer, evaluator, pusher]

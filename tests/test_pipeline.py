@@ -65,3 +65,41 @@ def test_statistics_anomaly_stops_the_run_at_the_gate(small_logs, tmp_path):
         beam_pipeline_args=["--direct_running_mode=in_memory"])
     with pytest.raises(Exception, match="hour_of_day"):
         tfx.orchestration.LocalDagRunner().run(pipe)
+
+
+@pytest.mark.e2e
+def test_two_days_train_push_warm_start_and_reuse_masks(tiny_logs, tmp_path):
+    import json
+    from conftest import TINY_OVERRIDES
+    from pipeline.eval_config import BlessingConfig
+    serving = tmp_path / "serving"
+    # Tiny data gives a weak model: bless on any AUC, but then demand AUC 0.99.
+    lenient = BlessingConfig(min_ctr_auc=0.0, max_cvr_mse=1.0, max_ctr_auc_drop=1.0,
+                             max_cvr_mse_rise=1.0)
+    strict = BlessingConfig(min_ctr_auc=0.99)
+    runs = []
+    for day, blessing in ((3, lenient), (4, lenient), (2, strict)):
+        pipe = create_pipeline(
+            "lt4rec-e2e", str(tmp_path / "pipeline"), str(tiny_logs),
+            serving_root=str(serving), variant="sparse_weight",
+            config_json=json.dumps(TINY_OVERRIDES), span=span_of_date(2026, 11, day),
+            blessing=blessing,
+            metadata_connection_config=tfx.orchestration.metadata
+            .sqlite_metadata_connection_config(str(tmp_path / "metadata.db")),
+            beam_pipeline_args=["--direct_running_mode=in_memory"])
+        tfx.orchestration.LocalDagRunner().run(pipe)
+        runs.append(sorted(p.name for p in (serving / "pctr").iterdir()))
+    assert len(runs[0]) == 1 and len(runs[1]) == 2
+    assert runs[2] == runs[1]  # not blessed under the strict floor: nothing pushed
+    assert sorted(p.name for p in (serving / "pcvr").iterdir()) == runs[1]
+    import tensorflow as tf
+    for name in ("pctr", "pcvr"):
+        model = tf.saved_model.load(str(serving / name / runs[1][-1]))
+        assert "serving_default" in model.signatures
+    masks = sorted((tmp_path / "pipeline" / "MaskGen" / "masks").iterdir(), key=lambda p: int(p.name))
+    assert len(masks) == 3  # later days' Masks artifacts are copies of the first
+    assert (masks[0] / "masks.npz").read_bytes() == (masks[1] / "masks.npz").read_bytes()
+    models = sorted((tmp_path / "pipeline" / "SparseTrainer" / "model").iterdir(),
+                    key=lambda p: int(p.name))
+    first, second = (json.loads((m / "metrics.json").read_text()) for m in models[:2])
+    assert first["warm_started"] is False and second["warm_started"] is True
