@@ -10,4 +10,4 @@ class Masks(types.Artifact):
     (``<task>/<layer>`` -> 0/1 array), ``mask_search.json``, ``mask_statistics.json``,
     ``config.json`` (the model config the masks belong to), PNG plots.
     """
-    TYPE_NAME = "LT4RecMasks"
+    TYPE_NAME = "lt4rec.Masks"  # <namespace>.<Title>, as Kubeflow v2 requires

@@ -22,6 +22,8 @@ SUBCOMMANDS = {
                  "check traffic logs against the schema (TFDV); quarantine rejected rows"),
     "train": ("models.cli",
               "train one variant (Algorithm 1 for sparse ones) and export pCTR/pCVR SavedModels"),
+    "pipeline": ("pipeline.cli",
+                 "run the TFX pipeline locally (daily, incremental) or compile it for Kubeflow"),
 }
 
 

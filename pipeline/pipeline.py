@@ -5,7 +5,7 @@
       -> AnomalyGate (stops the run on any anomaly)
       -> MaskGen (Algorithm 1 once; later days reuse the latest compatible Masks)
       -> SparseTrainer (joint training through the masks; warm start from the last blessed
-         model) -> Evaluator (TFMA, thresholds vs the last blessed model)
+         model of an earlier day) -> Evaluator (TFMA, thresholds vs that model)
       -> DualPusher (serving_root/pctr/<version>/, serving_root/pcvr/<version>/ if blessed)
 """
 
@@ -21,6 +21,7 @@ from components.artifacts import Masks
 from components.dual_pusher import DualPusher
 from components.log_example_gen import LogExampleGen
 from components.mask_gen import MaskGen
+from components.resolvers import LatestArtifactBeforeSpan, LatestBlessedModelBeforeSpan
 from components.sparse_trainer import SparseTrainer
 from models.config import make_config
 from pipeline.eval_config import BlessingConfig, eval_config
@@ -62,7 +63,7 @@ def create_pipeline(pipeline_name: str, pipeline_root: str, data_root: str,
     components: List = [example_gen, statistics_gen, schema_gen, example_validator, gate]
     if serving_root:
         components += _training_components(example_gen, gate, serving_root, variant,
-                                           config_json, regenerate_masks, seed, blessing)
+                                           config_json, regenerate_masks, seed, blessing, span)
     return tfx.dsl.Pipeline(
         pipeline_name=pipeline_name, pipeline_root=pipeline_root, components=components,
         enable_cache=enable_cache, metadata_connection_config=metadata_connection_config,
@@ -70,19 +71,28 @@ def create_pipeline(pipeline_name: str, pipeline_root: str, data_root: str,
 
 
 def _training_components(example_gen, gate, serving_root, variant, config_json,
-                         regenerate_masks, seed, blessing) -> List:
+                         regenerate_masks, seed, blessing, span) -> List:
     """Mask search, training, evaluation and push, after the validation gate."""
     config = make_config(variant, json.loads(config_json) if config_json else None)
+    # With a fixed span, only earlier days' artifacts are eligible (cache-friendly re-runs,
+    # safe backfills). Without one (scheduled runs, Kubeflow v2, which compiles only TFX's own
+    # strategies) the plain latest artifacts are used.
+    blessed_strategy, blessed_config = ((tfx.dsl.experimental.LatestBlessedModelStrategy, {})
+                                        if span is None else
+                                        (LatestBlessedModelBeforeSpan, {"before_span": span}))
     latest_blessed = tfx.dsl.Resolver(
-        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+        strategy_class=blessed_strategy, config=blessed_config,
         model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
         model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
     ).with_id("latest_blessed_model_resolver")
     out = [latest_blessed]
     masks = None
     if config.model.is_sparse:
+        masks_strategy, masks_config = ((tfx.dsl.experimental.LatestArtifactStrategy, {})
+                                        if span is None else
+                                        (LatestArtifactBeforeSpan, {"before_span": span}))
         latest_masks = tfx.dsl.Resolver(
-            strategy_class=tfx.dsl.experimental.LatestArtifactStrategy,
+            strategy_class=masks_strategy, config=masks_config,
             masks=tfx.dsl.Channel(type=Masks)).with_id("latest_masks_resolver")
         mask_gen = MaskGen(examples=example_gen.outputs["examples"], variant=variant,
                            config_json=config_json, seed=seed, regenerate=regenerate_masks,

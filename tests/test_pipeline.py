@@ -68,38 +68,73 @@ def test_statistics_anomaly_stops_the_run_at_the_gate(small_logs, tmp_path):
 
 
 @pytest.mark.e2e
-def test_two_days_train_push_warm_start_and_reuse_masks(tiny_logs, tmp_path):
+def test_two_days_push_warm_start_reuse_masks_cache_and_resume(tiny_logs, tmp_path):
+    import datetime as dt
     import json
+    import tensorflow as tf
     from conftest import TINY_OVERRIDES
+    from pipeline import local_runner
     from pipeline.eval_config import BlessingConfig
-    serving = tmp_path / "serving"
-    # Tiny data gives a weak model: bless on any AUC, but then demand AUC 0.99.
+
+    root, serving = tmp_path / "root", tmp_path / "root" / "serving"
+    # Tiny data gives a weak model: bless on any AUC, then demand AUC 0.99.
     lenient = BlessingConfig(min_ctr_auc=0.0, max_cvr_mse=1.0, max_ctr_auc_drop=1.0,
                              max_cvr_mse_rise=1.0)
-    strict = BlessingConfig(min_ctr_auc=0.99)
-    runs = []
-    for day, blessing in ((3, lenient), (4, lenient), (2, strict)):
-        pipe = create_pipeline(
-            "lt4rec-e2e", str(tmp_path / "pipeline"), str(tiny_logs),
-            serving_root=str(serving), variant="sparse_weight",
-            config_json=json.dumps(TINY_OVERRIDES), span=span_of_date(2026, 11, day),
-            blessing=blessing,
-            metadata_connection_config=tfx.orchestration.metadata
-            .sqlite_metadata_connection_config(str(tmp_path / "metadata.db")),
-            beam_pipeline_args=["--direct_running_mode=in_memory"])
-        tfx.orchestration.LocalDagRunner().run(pipe)
-        runs.append(sorted(p.name for p in (serving / "pctr").iterdir()))
-    assert len(runs[0]) == 1 and len(runs[1]) == 2
-    assert runs[2] == runs[1]  # not blessed under the strict floor: nothing pushed
-    assert sorted(p.name for p in (serving / "pcvr").iterdir()) == runs[1]
-    import tensorflow as tf
+
+    def run(day, blessing=lenient):
+        return local_runner.run_day(str(tiny_logs), str(root), dt.date(2026, 11, day),
+                                    config_json=json.dumps(TINY_OVERRIDES), blessing=blessing,
+                                    beam_pipeline_args=["--direct_running_mode=in_memory"])
+
+    def artifacts(component, output):
+        return sorted((root / "pipeline" / component / output).iterdir(),
+                      key=lambda p: int(p.name))
+
+    first = run(3)
+    second = run(4)
+    assert len(first.pushed_versions) == 1 and len(second.pushed_versions) == 2
+    assert sorted(p.name for p in (serving / "pcvr").iterdir()) == second.pushed_versions
     for name in ("pctr", "pcvr"):
-        model = tf.saved_model.load(str(serving / name / runs[1][-1]))
-        assert "serving_default" in model.signatures
-    masks = sorted((tmp_path / "pipeline" / "MaskGen" / "masks").iterdir(), key=lambda p: int(p.name))
-    assert len(masks) == 3  # later days' Masks artifacts are copies of the first
-    assert (masks[0] / "masks.npz").read_bytes() == (masks[1] / "masks.npz").read_bytes()
-    models = sorted((tmp_path / "pipeline" / "SparseTrainer" / "model").iterdir(),
-                    key=lambda p: int(p.name))
-    first, second = (json.loads((m / "metrics.json").read_text()) for m in models[:2])
-    assert first["warm_started"] is False and second["warm_started"] is True
+        loaded = tf.saved_model.load(str(serving / name / second.pushed_versions[-1]))
+        assert "serving_default" in loaded.signatures
+    masks = artifacts("MaskGen", "masks")
+    assert len(masks) == 2 and (masks[0] / "masks.npz").read_bytes() == (
+        masks[1] / "masks.npz").read_bytes()                      # day 2 reused day 1's masks
+    models = artifacts("SparseTrainer", "model")
+    day1, day2 = (json.loads((m / "metrics.json").read_text()) for m in models)
+    assert day1["warm_started"] is False and day2["warm_started"] is True
+    assert second.component_seconds["MaskGen"] < first.component_seconds["MaskGen"]
+
+    again = run(4)                                             # a finished day: all cached
+    assert artifacts("SparseTrainer", "model") == models and again.pushed_versions == \
+        second.pushed_versions
+
+    strict = run(2, BlessingConfig(min_ctr_auc=0.99))          # not blessed: nothing pushed
+    assert strict.pushed_versions == second.pushed_versions
+
+    (serving / "pctr").rename(tmp_path / "moved")              # the push step will fail ...
+    (serving / "pctr").write_text("not a folder")
+    with pytest.raises(Exception):
+        run(1)
+    n_models = len(artifacts("SparseTrainer", "model"))
+    (serving / "pctr").unlink()
+    (tmp_path / "moved").rename(serving / "pctr")
+    resumed = run(1)                                           # ... and the rerun resumes
+    assert len(artifacts("SparseTrainer", "model")) == n_models   # training was not redone
+    assert len(resumed.pushed_versions) == len(second.pushed_versions) + 1
+
+
+def test_kubeflow_compile_names_every_component(tmp_path):
+    import json
+    from pipeline.kubeflow_runner import compile_kubeflow
+    out = compile_kubeflow(str(tmp_path / "lt4rec.json"), "registry.example/lt4rec:1",
+                           "gs://b/root", "gs://b/logs", "gs://b/serving")
+    spec = json.loads(open(out).read())
+    spec = spec.get("pipelineSpec", spec)
+    tasks = set(spec["root"]["dag"]["tasks"])
+    for name in ("FileBasedExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator",
+                 "AnomalyGate", "MaskGen", "SparseTrainer", "Evaluator", "DualPusher"):
+        assert name in tasks
+    images = {e["container"]["image"] for e in spec["deploymentSpec"]["executors"].values()
+              if "container" in e}
+    assert images == {"registry.example/lt4rec:1"}

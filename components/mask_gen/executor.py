@@ -17,6 +17,7 @@ from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 
 from components import common
+from components.resolvers import SPAN_PROPERTY
 from models import lottery, plots
 from models.pruning import mask_statistics
 from models.ranker import build_model
@@ -77,6 +78,8 @@ class Executor(base_executor.BaseExecutor):
     def Do(self, input_dict, output_dict, exec_properties) -> None:  # noqa: N802
         config = common.config_of(exec_properties["variant"], exec_properties.get("config_json"))
         out = artifact_utils.get_single_instance(output_dict["masks"])
+        examples = artifact_utils.get_single_instance(input_dict["examples"])
+        out.set_int_custom_property(SPAN_PROPERTY, examples.get_int_custom_property("span"))
         previous = input_dict.get("previous_masks") or []
         if previous and not exec_properties.get("regenerate") and reusable(previous[-1].uri,
                                                                             config):
@@ -84,7 +87,6 @@ class Executor(base_executor.BaseExecutor):
             shutil.copytree(previous[-1].uri, out.uri, dirs_exist_ok=True)
             out.set_int_custom_property("reused", 1)
             return
-        examples = artifact_utils.get_single_instance(input_dict["examples"])
         train, evaluation = common.load_splits(examples.uri, str(
             examples.get_int_custom_property("span")))
         tf.keras.utils.set_random_seed(int(exec_properties.get("seed") or 0))

@@ -20,6 +20,7 @@ from tfx.types import artifact_utils
 
 from components import common
 from components.mask_gen.executor import apply_masks, load_theta
+from components.resolvers import SPAN_PROPERTY
 from models.export import COMBINED, export_models
 from models.ranker import build_model
 from models.run import METRICS_FILE
@@ -85,5 +86,6 @@ class Executor(base_executor.BaseExecutor):
                        "train_examples_per_s": trainer.examples_seen / max(trainer.seconds, 1e-9)},
                       fh, indent=2, default=float)
         out.set_int_custom_property("warm_started", int(warm))
+        out.set_int_custom_property(SPAN_PROPERTY, examples.get_int_custom_property("span"))
         logging.info("SparseTrainer: eval %s (warm start: %s)", metrics, warm)
         shutil.rmtree(os.path.join(out.uri, "tmp"), ignore_errors=True)

@@ -1,0 +1,63 @@
+"""Runs the pipeline on this machine: LocalDagRunner, SQLite ML Metadata, Beam DirectRunner.
+
+Layout under ``root``: ``pipeline/`` (artifacts), ``metadata.db`` (ML Metadata), ``serving/``
+(pushed ``pctr/<version>``, ``pcvr/<version>``). Re-running a finished day reuses every cached
+component; a run killed midway resumes from the first component that did not finish.
+"""
+
+import dataclasses
+import datetime as dt
+import os
+import time
+from typing import Dict, List, Optional, Sequence
+
+from tfx import v1 as tfx
+
+from components.log_example_gen.executor import span_of_date
+from lt4rec import logs
+from pipeline import progress
+from pipeline.eval_config import BlessingConfig
+from pipeline.pipeline import create_pipeline
+
+PIPELINE_NAME = "lt4rec"
+DEFAULT_BEAM_ARGS = ("--direct_running_mode=multi_processing", "--direct_num_workers=2")
+
+
+@dataclasses.dataclass
+class DayRun:
+    """What one local run did."""
+    day: str
+    seconds: float
+    component_seconds: Dict[str, float]
+    pushed_versions: List[str]
+
+
+def log_days(data_root: str) -> List[dt.date]:
+    """The days with log folders under ``data_root``, oldest first."""
+    days = sorted({d for _, d in logs.find_log_files(data_root) if d is not None})
+    if not days:
+        raise FileNotFoundError(f"no YYYY-MM-DD day folders under {data_root}")
+    return days
+
+
+def run_day(data_root: str, root: str, day: dt.date, variant: str = "sparse_weight",
+            config_json: Optional[str] = None, regenerate_masks: bool = False, seed: int = 0,
+            blessing: BlessingConfig = BlessingConfig(),
+            beam_pipeline_args: Sequence[str] = DEFAULT_BEAM_ARGS) -> DayRun:
+    """Runs the whole pipeline for one day's span; returns timings and pushed versions."""
+    serving_root = os.path.join(root, "serving")
+    pipe = create_pipeline(
+        PIPELINE_NAME, os.path.join(root, "pipeline"), os.path.abspath(data_root),
+        serving_root=serving_root, variant=variant, config_json=config_json,
+        span=span_of_date(day.year, day.month, day.day), regenerate_masks=regenerate_masks,
+        seed=seed, blessing=blessing,
+        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
+            os.path.join(root, "metadata.db")),
+        beam_pipeline_args=beam_pipeline_args)
+    start = time.perf_counter()
+    with progress.timed_run() as timer:
+        tfx.orchestration.LocalDagRunner().run(pipe)
+    pctr_dir = os.path.join(serving_root, "pctr")
+    versions = sorted(os.listdir(pctr_dir)) if os.path.isdir(pctr_dir) else []
+    return DayRun(day.isoformat(), time.perf_counter() - start, dict(timer.seconds),
+                  [v for v in versions if v.isdigit()])
