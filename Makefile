@@ -29,6 +29,7 @@ demo: $(STAMP)
 	$(BIN)/lt4rec simulate --out $(DEMO_DIR)/logs --days 4 --rows-per-day 20000 --seed 7
 	$(BIN)/lt4rec validate --data $(DEMO_DIR)/logs --report-dir $(DEMO_DIR)/validation
 	$(BIN)/lt4rec train --data $(DEMO_DIR)/logs --variant sparse_weight --out $(DEMO_DIR)/sparse_weight
+	$(BIN)/lt4rec pipeline run --data $(DEMO_DIR)/logs --root $(DEMO_DIR)/tfx --days 2
 	@echo
 	@echo "Outputs:"
 	@echo "  traffic logs        $(DEMO_DIR)/logs/YYYY-MM-DD/impressions.csv"
@@ -38,6 +39,9 @@ demo: $(STAMP)
 	@echo "  training metrics    $(DEMO_DIR)/sparse_weight/metrics.json"
 	@echo "  pruning / masks     $(DEMO_DIR)/sparse_weight/pruning_curves.png, mask_overlap.png"
 	@echo "  SavedModels         $(DEMO_DIR)/sparse_weight/export/{pctr,pcvr,combined}/"
+	@echo "  TFX artifacts       $(DEMO_DIR)/tfx/pipeline/ (ML Metadata: $(DEMO_DIR)/tfx/metadata.db)"
+	@echo "  pushed models       $(DEMO_DIR)/tfx/serving/pctr/<version>/, $(DEMO_DIR)/tfx/serving/pcvr/<version>/"
+	@ls -d $(DEMO_DIR)/tfx/serving/*/* 2>/dev/null | sed 's/^/                      /' || true
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
