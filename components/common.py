@@ -1,11 +1,13 @@
 """Helpers shared by LT4REC's custom component executors."""
 
 import json
-from typing import Optional
+from typing import Optional, Sequence, Tuple
 
 from models.config import LT4RecConfig, make_config
 from models.data import Split
 from models.example_io import split_from_examples
+
+SPAN_PROPERTY = "span"
 
 TRAIN_SPLIT = "train"
 EVAL_SPLIT = "eval"
@@ -22,8 +24,11 @@ def model_fingerprint(config: LT4RecConfig) -> str:
                        "model": config.to_dict()["model"]}, sort_keys=True)
 
 
-def load_splits(examples_uri: str, span_label: str):
-    """(train, eval) ``Split``s of an Examples artifact."""
-    train: Split = split_from_examples(examples_uri, TRAIN_SPLIT, "train", [span_label])
-    evaluation: Split = split_from_examples(examples_uri, EVAL_SPLIT, "validation", [span_label])
-    return train, evaluation
+def load_splits(examples: Sequence) -> Tuple[Split, Split, int]:
+    """(train, eval, latest span) of one or more Examples artifacts (a window of days)."""
+    uris = [a.uri for a in examples]
+    spans = sorted(a.get_int_custom_property(SPAN_PROPERTY) for a in examples)
+    labels = [str(s) for s in spans]
+    train = split_from_examples(uris, TRAIN_SPLIT, "train", labels)
+    evaluation = split_from_examples(uris, EVAL_SPLIT, "validation", labels)
+    return train, evaluation, spans[-1]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
-from typing import Dict, List
+from typing import Dict, List, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -35,6 +35,7 @@ def read_examples(split_dir: str, batch_size: int = 65536) -> Dict[str, np.ndarr
     return {name: np.concatenate(parts) for name, parts in columns.items()}
 
 
-def split_from_examples(uri: str, split: str, name: str, days: List[str]) -> Split:
-    """A training ``Split`` from split ``split`` of an Examples artifact at ``uri``."""
-    return make_split(name, days, read_examples(os.path.join(uri, f"Split-{split}")))
+def split_from_examples(uris: Sequence[str], split: str, name: str, days: List[str]) -> Split:
+    """A training ``Split`` from split ``split`` of one or more Examples artifacts (a window)."""
+    parts = [read_examples(os.path.join(uri, f"Split-{split}")) for uri in uris]
+    return make_split(name, days, {k: np.concatenate([p[k] for p in parts]) for k in parts[0]})

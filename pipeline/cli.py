@@ -1,11 +1,12 @@
 """Run the LT4REC TFX pipeline locally, or compile it for Kubeflow.
 
-  lt4rec pipeline run --data DIR --root DIR [--day YYYY-MM-DD | --days N]
+  lt4rec pipeline run --data DIR --root DIR [--day YYYY-MM-DD | --days N] [--window W]
       LocalDagRunner with SQLite ML Metadata (ROOT/metadata.db) and Beam's DirectRunner in
       multi-processing mode. One run per day, oldest first: --day runs that day, --days N the
       last N days of DATA (default: the latest day). Day 1 searches the masks; later days
       reuse them (--regenerate-masks to search again) and warm-start from the last blessed
-      model. Blessed models are pushed to ROOT/serving/{pctr,pcvr}/<version>/.
+      model. --window W trains each day on the last W days' spans. Blessed models are pushed
+      to ROOT/serving/{pctr,pcvr}/<version>/.
   lt4rec pipeline compile --kubeflow --image IMAGE --out FILE.json
       A Kubeflow Pipelines v2 spec; --pipeline-root/--data/--serving-root are cluster paths.
 
@@ -30,6 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     which.add_argument("--days", type=int, help="process the last N days, oldest first")
     run.add_argument("--variant", default="sparse_weight", help="model variant (sparse_weight)")
     run.add_argument("--config", help="JSON file of model config overrides")
+    run.add_argument("--window", type=int, default=1,
+                     help="train on a rolling window of the last N days' spans (1)")
     run.add_argument("--regenerate-masks", action="store_true",
                      help="search masks again instead of reusing the latest")
     run.add_argument("--seed", type=int, default=0)
@@ -82,8 +85,8 @@ def main(args: argparse.Namespace) -> int:
     for day in wanted:
         print(f"== pipeline run for {day} ==", file=sys.stderr, flush=True)
         result = local_runner.run_day(args.data, args.root, day, args.variant,
-                                      _config_json(args.config), args.regenerate_masks,
-                                      args.seed, blessing, beam)
+                                      _config_json(args.config), args.window,
+                                      args.regenerate_masks, args.seed, blessing, beam)
         print(f"{result.day}: {result.seconds:.1f}s; serving versions: "
               f"{', '.join(result.pushed_versions) or 'none'}")
         for node, secs in result.component_seconds.items():

@@ -41,7 +41,8 @@ def log_days(data_root: str) -> List[dt.date]:
 
 
 def run_day(data_root: str, root: str, day: dt.date, variant: str = "sparse_weight",
-            config_json: Optional[str] = None, regenerate_masks: bool = False, seed: int = 0,
+            config_json: Optional[str] = None, window_days: int = 1,
+            regenerate_masks: bool = False, seed: int = 0,
             blessing: BlessingConfig = BlessingConfig(),
             beam_pipeline_args: Sequence[str] = DEFAULT_BEAM_ARGS) -> DayRun:
     """Runs the whole pipeline for one day's span; returns timings and pushed versions."""
@@ -49,7 +50,8 @@ def run_day(data_root: str, root: str, day: dt.date, variant: str = "sparse_weig
     pipe = create_pipeline(
         PIPELINE_NAME, os.path.join(root, "pipeline"), os.path.abspath(data_root),
         serving_root=serving_root, variant=variant, config_json=config_json,
-        span=span_of_date(day.year, day.month, day.day), regenerate_masks=regenerate_masks,
+        span=span_of_date(day.year, day.month, day.day), window_days=window_days,
+        regenerate_masks=regenerate_masks,
         seed=seed, blessing=blessing,
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
             os.path.join(root, "metadata.db")),

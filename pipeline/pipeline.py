@@ -15,6 +15,8 @@ import json
 from typing import List, Optional, Sequence
 
 from tfx import v1 as tfx
+from tfx.dsl.input_resolution.strategies.span_range_strategy import SpanRangeStrategy
+from tfx.proto import range_config_pb2
 
 from components.anomaly_gate import AnomalyGate
 from components.artifacts import Masks
@@ -31,7 +33,7 @@ from schemas.contract import SCHEMA_PATH
 def create_pipeline(pipeline_name: str, pipeline_root: str, data_root: str,
                     serving_root: Optional[str] = None, variant: str = "sparse_weight",
                     config_json: Optional[str] = None, span: Optional[int] = None,
-                    regenerate_masks: bool = False, seed: int = 0,
+                    window_days: int = 1, regenerate_masks: bool = False, seed: int = 0,
                     blessing: BlessingConfig = BlessingConfig(),
                     schema_path: str = SCHEMA_PATH,
                     metadata_connection_config=None,
@@ -46,6 +48,8 @@ def create_pipeline(pipeline_name: str, pipeline_root: str, data_root: str,
       serving_root: where blessed pctr/pcvr versions are pushed; None stops after validation.
       variant, config_json: the model (``models.config.make_config``).
       span: the day to process as a TFX span (days since 1970-01-01); None = latest day.
+      window_days: train on the last N days' spans (a rolling window ending at ``span``);
+        evaluation always uses the day's own eval split.
       regenerate_masks: search masks again instead of reusing the latest ones.
       seed: random seed of mask search and training.
       blessing: Evaluator thresholds.
@@ -63,17 +67,42 @@ def create_pipeline(pipeline_name: str, pipeline_root: str, data_root: str,
     components: List = [example_gen, statistics_gen, schema_gen, example_validator, gate]
     if serving_root:
         components += _training_components(example_gen, gate, serving_root, variant,
-                                           config_json, regenerate_masks, seed, blessing, span)
+                                           config_json, regenerate_masks, seed, blessing, span,
+                                           window_days)
     return tfx.dsl.Pipeline(
         pipeline_name=pipeline_name, pipeline_root=pipeline_root, components=components,
         enable_cache=enable_cache, metadata_connection_config=metadata_connection_config,
         beam_pipeline_args=list(beam_pipeline_args))
 
 
+def _window(example_gen, span: Optional[int], window_days: int):
+    """Resolver of the Examples of the last ``window_days`` spans ending at ``span``."""
+    if window_days < 1:
+        raise ValueError(f"`window_days` must be >= 1. Received: window_days={window_days}")
+    if span is None:
+        config = range_config_pb2.RangeConfig(
+            rolling_range=range_config_pb2.RollingRange(num_spans=window_days))
+    else:
+        config = range_config_pb2.RangeConfig(static_range=range_config_pb2.StaticRange(
+            start_span_number=span - window_days + 1, end_span_number=span))
+    return tfx.dsl.Resolver(
+        strategy_class=SpanRangeStrategy, config={"range_config": config},
+        examples=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Examples,
+                                 producer_component_id=example_gen.id),
+    ).with_id("window_resolver")
+
+
 def _training_components(example_gen, gate, serving_root, variant, config_json,
-                         regenerate_masks, seed, blessing, span) -> List:
+                         regenerate_masks, seed, blessing, span, window_days) -> List:
     """Mask search, training, evaluation and push, after the validation gate."""
     config = make_config(variant, json.loads(config_json) if config_json else None)
+    out = []
+    training_examples = example_gen.outputs["examples"]
+    if window_days > 1:
+        window = _window(example_gen, span, window_days)
+        window.add_upstream_node(example_gen)
+        training_examples = window.outputs["examples"]
+        out.append(window)
     # With a fixed span, only earlier days' artifacts are eligible (cache-friendly re-runs,
     # safe backfills). Without one (scheduled runs, Kubeflow v2, which compiles only TFX's own
     # strategies) the plain latest artifacts are used.
@@ -85,7 +114,7 @@ def _training_components(example_gen, gate, serving_root, variant, config_json,
         model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
         model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
     ).with_id("latest_blessed_model_resolver")
-    out = [latest_blessed]
+    out.append(latest_blessed)
     masks = None
     if config.model.is_sparse:
         masks_strategy, masks_config = ((tfx.dsl.experimental.LatestArtifactStrategy, {})
@@ -94,13 +123,13 @@ def _training_components(example_gen, gate, serving_root, variant, config_json,
         latest_masks = tfx.dsl.Resolver(
             strategy_class=masks_strategy, config=masks_config,
             masks=tfx.dsl.Channel(type=Masks)).with_id("latest_masks_resolver")
-        mask_gen = MaskGen(examples=example_gen.outputs["examples"], variant=variant,
+        mask_gen = MaskGen(examples=training_examples, variant=variant,
                            config_json=config_json, seed=seed, regenerate=regenerate_masks,
                            previous_masks=latest_masks.outputs["masks"])
         mask_gen.add_upstream_node(gate)
         masks = mask_gen.outputs["masks"]
         out += [latest_masks, mask_gen]
-    trainer = SparseTrainer(examples=example_gen.outputs["examples"], variant=variant,
+    trainer = SparseTrainer(examples=training_examples, variant=variant,
                             config_json=config_json, seed=seed, masks=masks,
                             base_model=latest_blessed.outputs["model"])
     trainer.add_upstream_node(gate)

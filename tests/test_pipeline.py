@@ -138,3 +138,26 @@ def test_kubeflow_compile_names_every_component(tmp_path):
     images = {e["container"]["image"] for e in spec["deploymentSpec"]["executors"].values()
               if "container" in e}
     assert images == {"registry.example/lt4rec:1"}
+
+
+@pytest.mark.e2e
+def test_rolling_window_trains_on_the_last_n_days(tiny_logs, tmp_path):
+    import datetime as dt
+    import json
+    from conftest import TINY_OVERRIDES
+    from pipeline import local_runner
+    from pipeline.eval_config import BlessingConfig
+
+    lenient = BlessingConfig(min_ctr_auc=0.0, max_cvr_mse=1.0, max_ctr_auc_drop=1.0,
+                             max_cvr_mse_rise=1.0)
+    for day in (2, 3):
+        local_runner.run_day(str(tiny_logs), str(tmp_path), dt.date(2026, 11, day),
+                             config_json=json.dumps(TINY_OVERRIDES), window_days=2,
+                             blessing=lenient,
+                             beam_pipeline_args=["--direct_running_mode=in_memory"])
+    models = sorted((tmp_path / "pipeline" / "SparseTrainer" / "model").iterdir(),
+                    key=lambda p: int(p.name))
+    metrics = [json.loads((m / "metrics.json").read_text()) for m in models]
+    assert [len(m["train_spans"]) for m in metrics] == [1, 2]   # day 1 has no earlier day
+    assert metrics[1]["train_spans"] == [str(span_of_date(2026, 11, d)) for d in (2, 3)]
+    assert metrics[1]["train_rows"] > 1.5 * metrics[0]["train_rows"]

@@ -17,7 +17,7 @@ from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 
 from components import common
-from components.resolvers import SPAN_PROPERTY
+from components.common import SPAN_PROPERTY
 from models import lottery, plots
 from models.pruning import mask_statistics
 from models.ranker import build_model
@@ -78,8 +78,8 @@ class Executor(base_executor.BaseExecutor):
     def Do(self, input_dict, output_dict, exec_properties) -> None:  # noqa: N802
         config = common.config_of(exec_properties["variant"], exec_properties.get("config_json"))
         out = artifact_utils.get_single_instance(output_dict["masks"])
-        examples = artifact_utils.get_single_instance(input_dict["examples"])
-        out.set_int_custom_property(SPAN_PROPERTY, examples.get_int_custom_property("span"))
+        span = max(a.get_int_custom_property(SPAN_PROPERTY) for a in input_dict["examples"])
+        out.set_int_custom_property(SPAN_PROPERTY, span)
         previous = input_dict.get("previous_masks") or []
         if previous and not exec_properties.get("regenerate") and reusable(previous[-1].uri,
                                                                             config):
@@ -87,8 +87,7 @@ class Executor(base_executor.BaseExecutor):
             shutil.copytree(previous[-1].uri, out.uri, dirs_exist_ok=True)
             out.set_int_custom_property("reused", 1)
             return
-        train, evaluation = common.load_splits(examples.uri, str(
-            examples.get_int_custom_property("span")))
+        train, evaluation, _ = common.load_splits(input_dict["examples"])
         tf.keras.utils.set_random_seed(int(exec_properties.get("seed") or 0))
         model = build_model(config, train.features)
         search = lottery.search_masks(model, config, train, evaluation,

@@ -20,7 +20,7 @@ from tfx.types import artifact_utils
 
 from components import common
 from components.mask_gen.executor import apply_masks, load_theta
-from components.resolvers import SPAN_PROPERTY
+from components.common import SPAN_PROPERTY
 from models.export import COMBINED, export_models
 from models.ranker import build_model
 from models.run import METRICS_FILE
@@ -52,9 +52,7 @@ class Executor(base_executor.BaseExecutor):
         config = common.config_of(exec_properties["variant"], exec_properties.get("config_json"))
         seed = int(exec_properties.get("seed") or 0)
         tf.keras.utils.set_random_seed(seed)
-        examples = artifact_utils.get_single_instance(input_dict["examples"])
-        train, evaluation = common.load_splits(examples.uri, str(
-            examples.get_int_custom_property("span")))
+        train, evaluation, span = common.load_splits(input_dict["examples"])
         model = build_model(config, train.features)
         masks = input_dict.get("masks") or []
         if model.masked_layers:
@@ -82,10 +80,11 @@ class Executor(base_executor.BaseExecutor):
             json.dump({"fingerprint": fingerprint}, fh)
         with open(os.path.join(out.uri, METRICS_FILE), "w", encoding="utf-8") as fh:
             json.dump({"variant": config.variant, "warm_started": warm, "train_loss": losses,
+                       "train_spans": train.days, "train_rows": train.size,
                        "eval": metrics, "export": reports,
                        "train_examples_per_s": trainer.examples_seen / max(trainer.seconds, 1e-9)},
                       fh, indent=2, default=float)
         out.set_int_custom_property("warm_started", int(warm))
-        out.set_int_custom_property(SPAN_PROPERTY, examples.get_int_custom_property("span"))
+        out.set_int_custom_property(SPAN_PROPERTY, span)
         logging.info("SparseTrainer: eval %s (warm start: %s)", metrics, warm)
         shutil.rmtree(os.path.join(out.uri, "tmp"), ignore_errors=True)
