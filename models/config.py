@@ -17,6 +17,7 @@ CVR_LOSSES = ("mse", "bce")
 SCHEDULES = ("geometric", "polynomial", "constant")
 PRUNE_SCOPES = ("layer", "global")
 TRAIN_MODES = ("alternate", "joint")
+DISTRIBUTIONS = ("default", "mirrored", "tpu", "multi_worker")
 
 
 def _check(ok: bool, message: str) -> None:
@@ -164,6 +165,9 @@ class TrainerConfig:
         ``validation_days`` before them validation, the rest training (the papers: last day
         = test).
       effective_view_ratio: CTCVR's positive label is click and watch ratio >= this.
+      distribution: ``default`` (one device), ``mirrored`` (all local GPUs, MirroredStrategy),
+        ``tpu`` (TPUStrategy on ``tpu_address``), ``multi_worker``
+        (MultiWorkerMirroredStrategy, cluster from ``TF_CONFIG``); see models/distribution.py.
     """
     mode: str = "alternate"
     batch_size: int = 1024
@@ -173,8 +177,13 @@ class TrainerConfig:
     test_days: int = 1
     effective_view_ratio: float = 0.5
     eval_batch_size: int = 8192
+    distribution: str = "default"
+    tpu_address: str = ""
 
     def __post_init__(self):
+        _check(self.distribution in DISTRIBUTIONS, f"`distribution` must be one of "
+                                                   f"{DISTRIBUTIONS}. Received: "
+                                                   f"distribution={self.distribution!r}")
         _check(self.mode in TRAIN_MODES, f"`mode` must be one of {TRAIN_MODES}. "
                                          f"Received: mode={self.mode!r}")
         _check(self.batch_size >= 1 and self.epochs >= 0 and self.learning_rate > 0,

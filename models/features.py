@@ -19,6 +19,7 @@ serving compute it identically without an analyse pass.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Dict, List, Tuple
 
 import tensorflow as tf
@@ -163,7 +164,7 @@ class FeatureEmbedding(tf.keras.layers.Layer):
 
     def get_config(self):
         cfg = super().get_config()
-        cfg.update({"config": self.config.__dict__, "multiview_dim": self.multiview_dim})
+        cfg.update({"config": dataclasses.asdict(self.config), "multiview_dim": self.multiview_dim})
         return cfg
 
     @classmethod

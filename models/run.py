@@ -20,11 +20,12 @@ import tensorflow as tf
 from models import plots
 from models.config import LT4RecConfig
 from models.data import Dataset, load_dataset
+from models.distribution import make_strategy
 from models.export import export_models
 from models.lottery import search_masks
 from models.pruning import mask_statistics
 from models.ranker import MultiTaskRanker, build_model
-from models.tasks import CTR, CVR, evaluate_predictions
+from models.tasks import CTR, CVR, TASK_NAMES, evaluate_predictions
 from models.training import Trainer, predict
 
 METRICS_FILE = "metrics.json"
@@ -66,6 +67,12 @@ def train_variant(data, config: LT4RecConfig, out_dir: str, seed: int = 0,
     say(f"splits: train {dataset.train.days} ({dataset.train.size:,} rows), validation "
         f"{dataset.validation.days} ({dataset.validation.size:,}), test {dataset.test.days} "
         f"({dataset.test.size:,})")
+    with make_strategy(config.trainer).scope():
+        return _train(config, dataset, out_dir, seed, say, progress, started)
+
+
+def _train(config, dataset, out_dir, seed, say, progress, started) -> Dict:
+    """The body of ``train_variant``, inside the distribution strategy's scope."""
     model = build_model(config, dataset.train.features)
     result: Dict = {"variant": config.variant, "seed": seed, "config": config.to_dict(),
                     "data": dataset.accounting}
@@ -76,7 +83,7 @@ def train_variant(data, config: LT4RecConfig, out_dir: str, seed: int = 0,
         result["mask_statistics"] = mask_statistics(model.masked_layers)
         np.savez_compressed(os.path.join(out_dir, "masks.npz"), **{
             f"{task}/{layer.name}": layer.task_mask(t)
-            for t, task in enumerate(("ctr", "cvr")) for layer in model.masked_layers})
+            for t, task in enumerate(TASK_NAMES) for layer in model.masked_layers})
     else:
         epochs += config.pruning.warmup_epochs
     trainer = Trainer(model, config, dataset.train, seed=seed)

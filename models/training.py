@@ -73,25 +73,42 @@ class Trainer:
             return ctcvr_loss(click, ratio, pctr, pcvr, loss_cfg)
         return cvr_loss(ratio, pcvr, click, loss_cfg)
 
-    def _make_step(self, task: Optional[int]):
-        model, loss_cfg = self.model, self.config.loss
+    def _loss(self, idx, task: Optional[int]) -> tf.Tensor:
+        feats, click, ratio = self._gather(idx)
+        if task is not None:
+            return self.task_loss(feats, click, ratio, task)
+        loss_cfg = self.config.loss  # joint
+        return (loss_cfg.ctr_weight * self.task_loss(feats, click, ratio, CTR)
+                + loss_cfg.cvr_weight * self.task_loss(feats, click, ratio, CVR))
+
+    def _apply(self, idx, task: Optional[int], scale: float = 1.0) -> tf.Tensor:
         optimizer = self.optimizers[task if task is not None else 0]
+        with tf.GradientTape() as tape:
+            loss = self._loss(idx, task)
+            scaled = loss * scale
+        variables = self.model.trainable_variables
+        grads = tape.gradient(scaled, variables)
+        optimizer.apply_gradients([(g, v) for g, v in zip(grads, variables) if g is not None])
+        return loss
+
+    def _make_step(self, task: Optional[int]):
+        strategy = tf.distribute.get_strategy()
+        replicas = strategy.num_replicas_in_sync
+
+        if not tf.distribute.has_strategy():
+            @tf.function(input_signature=[tf.TensorSpec([None], tf.int32)])
+            def step(idx):
+                return self._apply(idx, task)
+            return step
 
         @tf.function(input_signature=[tf.TensorSpec([None], tf.int32)])
-        def step(idx):
-            feats, click, ratio = self._gather(idx)
-            with tf.GradientTape() as tape:
-                if task is None:  # joint
-                    loss = (loss_cfg.ctr_weight * self.task_loss(feats, click, ratio, CTR)
-                            + loss_cfg.cvr_weight * self.task_loss(feats, click, ratio, CVR))
-                else:
-                    loss = self.task_loss(feats, click, ratio, task)
-            variables = model.trainable_variables
-            grads = tape.gradient(loss, variables)
-            pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
-            optimizer.apply_gradients(pairs)
-            return loss
-        return step
+        def distributed_step(idx):
+            # Replica r takes rows r, r + R, r + 2R, ... of the batch.
+            shards = strategy.experimental_distribute_values_from_function(
+                lambda ctx: idx[ctx.replica_id_in_sync_group::ctx.num_replicas_in_sync])
+            losses = strategy.run(lambda i: self._apply(i, task, 1.0 / replicas), args=(shards,))
+            return strategy.reduce(tf.distribute.ReduceOp.MEAN, losses, axis=None)
+        return distributed_step
 
     def reset(self, seed: int) -> None:
         """Zeroes every optimizer's state (moments, step count) and reseeds batch order.

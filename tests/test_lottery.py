@@ -106,3 +106,19 @@ def test_shared_mlp_preset_keeps_all_ones_masks(tiny_dataset):
     model = build_model(config, tiny_dataset.train.features)
     result = lottery.search_masks(model, config, tiny_dataset.train, tiny_dataset.validation)
     assert all(np.all(m == 1) for t in (CTR, CVR) for m in result.masks(t))
+
+
+def test_mirrored_step_equals_single_device_step_and_respects_masks(tiny_logs):
+    import json
+    import os
+    import subprocess
+    import sys
+    here = os.path.dirname(os.path.abspath(__file__))
+    proc = subprocess.run([sys.executable, os.path.join(here, "distributed_step_check.py"),
+                           str(tiny_logs), here], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["single"]["replicas"] == 1 and out["mirrored"]["replicas"] == 2
+    assert not out["single"]["masked_moved"] and not out["mirrored"]["masked_moved"]
+    np.testing.assert_allclose(out["mirrored"]["delta"], out["single"]["delta"], atol=1e-5)
+    assert abs(out["mirrored"]["loss"] - out["single"]["loss"]) < 1e-4

@@ -97,3 +97,11 @@ def test_feature_cross_matches_hand_computation():
                       np.sum(e[:, 1] * e[:, 2], -1)], axis=1)
     np.testing.assert_allclose(out, np.concatenate([e.reshape(2, 12), pairs], 1), rtol=1e-5)
     assert FeatureCross.from_config(FeatureCross().get_config()).include_embeddings
+
+
+def test_feature_embedding_config_round_trip():
+    from models.config import FeatureConfig
+    from models.features import FeatureEmbedding
+    layer = FeatureEmbedding(FeatureConfig(embedding_dim=3, user_buckets=11), multiview_dim=2)
+    clone = FeatureEmbedding.from_config(layer.get_config())
+    assert clone.config == layer.config and clone.multiview_dim == 2 and clone.width == 5

@@ -19,6 +19,7 @@ from tfx.types import artifact_utils
 from components import common
 from components.common import SPAN_PROPERTY
 from models import lottery, plots
+from models.distribution import make_strategy
 from models.pruning import mask_statistics
 from models.ranker import build_model
 from models.tasks import TASK_NAMES
@@ -89,9 +90,10 @@ class Executor(base_executor.BaseExecutor):
             return
         train, evaluation, _ = common.load_splits(input_dict["examples"])
         tf.keras.utils.set_random_seed(int(exec_properties.get("seed") or 0))
-        model = build_model(config, train.features)
-        search = lottery.search_masks(model, config, train, evaluation,
-                                      int(exec_properties.get("seed") or 0),
-                                      progress=logging.info)
-        save_masks(model, search, config, out.uri)
+        with make_strategy(config.trainer).scope():
+            model = build_model(config, train.features)
+            search = lottery.search_masks(model, config, train, evaluation,
+                                          int(exec_properties.get("seed") or 0),
+                                          progress=logging.info)
+            save_masks(model, search, config, out.uri)
         out.set_int_custom_property("reused", 0)

@@ -11,7 +11,6 @@
 
 import json
 import os
-import shutil
 
 import tensorflow as tf
 from absl import logging
@@ -21,6 +20,7 @@ from tfx.types import artifact_utils
 from components import common
 from components.mask_gen.executor import apply_masks, load_theta
 from components.common import SPAN_PROPERTY
+from models.distribution import make_strategy
 from models.export import COMBINED, export_models
 from models.ranker import build_model
 from models.run import METRICS_FILE
@@ -45,6 +45,34 @@ def _warm_start(model, base_uri: str, fingerprint: str) -> bool:
     return True
 
 
+def _initial_model(config, train, masks, base):
+    """theta + masks (sparse variants), then the base model's weights if compatible.
+
+    Returns:
+      (model, warm_started).
+    """
+    model = build_model(config, train.features)
+    if model.masked_layers:
+        if not masks:
+            raise ValueError(f"variant {config.variant!r} needs a Masks artifact (MaskGen).")
+        load_theta(model, masks[-1].uri)
+    warm = bool(base) and _warm_start(model, base[-1].uri, common.model_fingerprint(config))
+    if model.masked_layers:  # after any warm start, whose checkpoint holds older masks
+        apply_masks(model, masks[-1].uri)
+    return model, warm
+
+
+def _write_model(model, out_uri: str, config, record: dict) -> None:
+    """Exports, the Format-Serving copy for TFX, weights for warm starts, metrics.json."""
+    record["export"] = export_models(model, out_uri)
+    os.replace(os.path.join(out_uri, COMBINED), os.path.join(out_uri, SERVING_DIR))
+    model.save_weights(os.path.join(out_uri, WEIGHTS_DIR, "weights"))
+    with open(os.path.join(out_uri, FINGERPRINT_FILE), "w", encoding="utf-8") as fh:
+        json.dump({"fingerprint": common.model_fingerprint(config)}, fh)
+    with open(os.path.join(out_uri, METRICS_FILE), "w", encoding="utf-8") as fh:
+        json.dump(record, fh, indent=2, default=float)
+
+
 class Executor(base_executor.BaseExecutor):
     """See module docstring."""
 
@@ -53,38 +81,22 @@ class Executor(base_executor.BaseExecutor):
         seed = int(exec_properties.get("seed") or 0)
         tf.keras.utils.set_random_seed(seed)
         train, evaluation, span = common.load_splits(input_dict["examples"])
-        model = build_model(config, train.features)
-        masks = input_dict.get("masks") or []
-        if model.masked_layers:
-            if not masks:
-                raise ValueError(f"variant {config.variant!r} needs a Masks artifact (MaskGen).")
-            load_theta(model, masks[-1].uri)
-        fingerprint = common.model_fingerprint(config)
-        base = input_dict.get("base_model") or []
-        warm = bool(base) and _warm_start(model, base[-1].uri, fingerprint)
-        if model.masked_layers:  # after any warm start, whose checkpoint holds older masks
-            apply_masks(model, masks[-1].uri)
-        epochs = config.trainer.epochs
-        if not model.masked_layers and not warm:
-            epochs += config.pruning.warmup_epochs
-        trainer = Trainer(model, config, train, seed=seed)
-        losses = trainer.fit(epochs, progress=logging.info, label="SparseTrainer")
-        preds = predict(model, evaluation, batch_size=config.trainer.eval_batch_size)
-        metrics = evaluate_predictions(evaluation.click, evaluation.ratio, preds[CTR],
-                                       preds[CVR], config.trainer.effective_view_ratio)
         out = artifact_utils.get_single_instance(output_dict["model"])
-        reports = export_models(model, out.uri)
-        os.replace(os.path.join(out.uri, COMBINED), os.path.join(out.uri, SERVING_DIR))
-        model.save_weights(os.path.join(out.uri, WEIGHTS_DIR, "weights"))
-        with open(os.path.join(out.uri, FINGERPRINT_FILE), "w", encoding="utf-8") as fh:
-            json.dump({"fingerprint": fingerprint}, fh)
-        with open(os.path.join(out.uri, METRICS_FILE), "w", encoding="utf-8") as fh:
-            json.dump({"variant": config.variant, "warm_started": warm, "train_loss": losses,
-                       "train_spans": train.days, "train_rows": train.size,
-                       "eval": metrics, "export": reports,
-                       "train_examples_per_s": trainer.examples_seen / max(trainer.seconds, 1e-9)},
-                      fh, indent=2, default=float)
+        with make_strategy(config.trainer).scope():
+            model, warm = _initial_model(config, train, input_dict.get("masks") or [],
+                                         input_dict.get("base_model") or [])
+            epochs = config.trainer.epochs
+            if not model.masked_layers and not warm:
+                epochs += config.pruning.warmup_epochs
+            trainer = Trainer(model, config, train, seed=seed)
+            losses = trainer.fit(epochs, progress=logging.info, label="SparseTrainer")
+            preds = predict(model, evaluation, batch_size=config.trainer.eval_batch_size)
+            metrics = evaluate_predictions(evaluation.click, evaluation.ratio, preds[CTR],
+                                           preds[CVR], config.trainer.effective_view_ratio)
+            _write_model(model, out.uri, config, {
+                "variant": config.variant, "warm_started": warm, "train_loss": losses,
+                "train_spans": train.days, "train_rows": train.size, "eval": metrics,
+                "train_examples_per_s": trainer.examples_seen / max(trainer.seconds, 1e-9)})
         out.set_int_custom_property("warm_started", int(warm))
         out.set_int_custom_property(SPAN_PROPERTY, span)
         logging.info("SparseTrainer: eval %s (warm start: %s)", metrics, warm)
-        shutil.rmtree(os.path.join(out.uri, "tmp"), ignore_errors=True)

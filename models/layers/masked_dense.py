@@ -110,7 +110,9 @@ class MaskedDense(tf.keras.layers.Layer, prunable_layer.PrunableLayer):
         if mask.shape != expected or not np.isin(mask, (0.0, 1.0)).all():
             raise ValueError(f"{self.name}: mask must be 0/1 of shape {expected}. Received shape "
                              f"{mask.shape}")
-        self.masks[task].assign(mask)
+        masks = self.masks.numpy()
+        masks[task] = mask
+        self.masks.assign(masks)  # whole-variable assign: also works for mirrored variables
 
     def effective_kernel(self, task: int) -> np.ndarray:
         """W * M_task for weight masks, W with masked columns zeroed for neuron masks."""
