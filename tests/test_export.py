@@ -5,10 +5,10 @@ import pytest
 import tensorflow as tf
 
 from lt4rec import logs
-from lt4rec.validation.reader import read_raw
+from lt4rec.examples import encode_rows
+from lt4rec.validation import validate_logs
 from models import lottery
 from models.export import export_models, task_scorer
-from models.features import raw_feature_spec
 from models.ranker import build_model
 from models.tasks import CTR, CVR, OUTPUT_NAMES
 from models.training import Trainer
@@ -26,24 +26,9 @@ def _trained(tiny_dataset, variant):
 
 
 def _examples_from_log(path, n):
-    """Serialized tf.Examples built from raw CSV rows as ExampleGen would (empty = absent)."""
-    raw = read_raw(path)
-    spec = raw_feature_spec()
-    out = []
-    for i in range(n):
-        feats = {}
-        for name, s in spec.items():
-            value = raw.columns[name][i]
-            if value == "":
-                continue
-            if s.dtype == tf.int64:
-                feats[name] = tf.train.Feature(int64_list=tf.train.Int64List(value=[int(value)]))
-            elif s.dtype == tf.float32:
-                feats[name] = tf.train.Feature(float_list=tf.train.FloatList(value=[float(value)]))
-            else:
-                feats[name] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[value.encode()]))
-        out.append(tf.train.Example(features=tf.train.Features(feature=feats)).SerializeToString())
-    return out
+    """The first n rows of a log file as the serialized tf.Examples LogExampleGen writes."""
+    columns = validate_logs(path, use_tfdv=False).accepted
+    return list(encode_rows({k: v[:n] for k, v in columns.items()}))
 
 
 @pytest.mark.parametrize("variant", ["sparse_weight", "sparse_neuron", "mmoe", "single_task"])
