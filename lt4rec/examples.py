@@ -33,8 +33,8 @@ def encode_rows(columns: Dict[str, np.ndarray],
     names = [n for n in (names or contract.names) if n in columns]
     needed = (column_names.WATCH_TIME_S, column_names.VIDEO_LENGTH_S, column_names.CLICK)
     if all(n in columns for n in needed) and column_names.WATCH_RATIO not in columns:
-        ratio = labels.watch_ratio(*(columns[n] for n in needed))
-        columns = dict(columns, **{column_names.WATCH_RATIO: np.nan_to_num(ratio, nan=0.0)})
+        ratio = labels.watch_ratio_column(*(columns[n] for n in needed))
+        columns = dict(columns, **{column_names.WATCH_RATIO: ratio})
         names.append(column_names.WATCH_RATIO)
     dtypes = [contract[n].dtype for n in names]
     cols = [columns[n] for n in names]

@@ -25,6 +25,10 @@ def _check(ok: bool, message: str) -> None:
         raise ValueError(message)
 
 
+def _check_choice(name: str, value, choices) -> None:
+    _check(value in choices, f"`{name}` must be one of {choices}. Received: {name}={value!r}")
+
+
 @dataclasses.dataclass(frozen=True)
 class FeatureConfig:
     """How raw log columns become embeddings (see ``models/features.py``).
@@ -76,8 +80,7 @@ class ModelConfig:
     cross: bool = True
 
     def __post_init__(self):
-        _check(self.sharing in SHARINGS, f"`sharing` must be one of {SHARINGS}. Received: "
-                                         f"sharing={self.sharing!r}")
+        _check_choice("sharing", self.sharing, SHARINGS)
         _check(len(self.hidden_units) >= 1 and all(u >= 1 for u in self.hidden_units),
                f"`hidden_units` must be positive sizes. Received: hidden_units={self.hidden_units}")
         _check(self.num_experts >= 1, f"`num_experts` must be >= 1. Received: {self.num_experts}")
@@ -105,8 +108,7 @@ class LossConfig:
     conflict_ratio: float = 0.1
 
     def __post_init__(self):
-        _check(self.cvr_loss in CVR_LOSSES, f"`cvr_loss` must be one of {CVR_LOSSES}. "
-                                            f"Received: cvr_loss={self.cvr_loss!r}")
+        _check_choice("cvr_loss", self.cvr_loss, CVR_LOSSES)
         _check(self.ctr_weight >= 0 and self.cvr_weight >= 0 and self.conflict_weight >= 0,
                f"loss weights must be >= 0. Received: {self}")
 
@@ -140,10 +142,8 @@ class PruningConfig:
 
     def __post_init__(self):
         _check(self.rounds >= 1, f"`rounds` must be >= 1. Received: rounds={self.rounds}")
-        _check(self.schedule in SCHEDULES, f"`schedule` must be one of {SCHEDULES}. "
-                                           f"Received: schedule={self.schedule!r}")
-        _check(self.scope in PRUNE_SCOPES, f"`scope` must be one of {PRUNE_SCOPES}. "
-                                           f"Received: scope={self.scope!r}")
+        _check_choice("schedule", self.schedule, SCHEDULES)
+        _check_choice("scope", self.scope, PRUNE_SCOPES)
         _check(0.0 < self.q < 1.0, f"`q` must be in (0, 1). Received: q={self.q}")
         _check(0.0 <= self.final_sparsity < 1.0, f"`final_sparsity` must be in [0, 1). "
                                                  f"Received: {self.final_sparsity}")
@@ -181,11 +181,8 @@ class TrainerConfig:
     tpu_address: str = ""
 
     def __post_init__(self):
-        _check(self.distribution in DISTRIBUTIONS, f"`distribution` must be one of "
-                                                   f"{DISTRIBUTIONS}. Received: "
-                                                   f"distribution={self.distribution!r}")
-        _check(self.mode in TRAIN_MODES, f"`mode` must be one of {TRAIN_MODES}. "
-                                         f"Received: mode={self.mode!r}")
+        _check_choice("distribution", self.distribution, DISTRIBUTIONS)
+        _check_choice("mode", self.mode, TRAIN_MODES)
         _check(self.batch_size >= 1 and self.epochs >= 0 and self.learning_rate > 0,
                f"batch_size >= 1, epochs >= 0, learning_rate > 0 expected. Received: {self}")
         _check(self.validation_days >= 1 and self.test_days >= 1,

@@ -54,9 +54,8 @@ def make_split(name: str, days: List[str], columns: Dict[str, np.ndarray]) -> Sp
             values = np.asarray(values, dtype=object).astype(str)
         feats[col] = tf.constant(values, dtype=s.dtype)
     click = np.asarray(columns[names.CLICK], np.float32)
-    ratio = labels.watch_ratio(columns[names.WATCH_TIME_S], columns[names.VIDEO_LENGTH_S],
-                               columns[names.CLICK])
-    ratio = np.nan_to_num(ratio, nan=0.0).astype(np.float32)
+    ratio = labels.watch_ratio_column(columns[names.WATCH_TIME_S],
+                                      columns[names.VIDEO_LENGTH_S], columns[names.CLICK])
     return Split(name, days, feats, click, ratio, np.flatnonzero(click > 0).astype(np.int32))
 
 

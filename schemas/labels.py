@@ -23,3 +23,10 @@ def watch_ratio(watch_time_s, video_length_s, click) -> np.ndarray:
     ratio = np.full(watch.shape, np.nan)
     np.divide(watch, length, out=ratio, where=clicked & (length > 0))
     return np.where(clicked, np.minimum(ratio, 1.0), np.nan)
+
+
+def watch_ratio_column(watch_time_s, video_length_s, click) -> np.ndarray:
+    """The derived ``watch_ratio`` column as ExampleGen writes it: ``watch_ratio`` with 0 on
+    non-clicks (float32), so it can sit in every example; weight CVR metrics by click."""
+    ratio = watch_ratio(watch_time_s, video_length_s, click)
+    return np.nan_to_num(ratio, nan=0.0).astype(np.float32)

@@ -96,3 +96,6 @@ def test_watch_ratio_label():
     from schemas.labels import watch_ratio
     r = watch_ratio([30.0, 200.0, 5.0, 0.0], [60.0, 100.0, 10.0, 10.0], [1, 1, 0, 1])
     assert r[0] == 0.5 and r[1] == 1.0 and np.isnan(r[2]) and r[3] == 0.0
+    from schemas.labels import watch_ratio_column
+    column = watch_ratio_column([30.0, 200.0, 5.0], [60.0, 100.0, 10.0], [1, 1, 0])
+    assert column.tolist() == [0.5, 1.0, 0.0] and column.dtype == np.float32

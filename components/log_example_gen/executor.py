@@ -38,6 +38,8 @@ def _span_files(exec_properties: Dict[str, Any], pattern: str) -> List[str]:
 
 
 def _examples_of_file(path: str) -> Iterator[bytes]:
+    # Parsing a file to typed columns is the validator's job too, so the workers reuse it; the
+    # driver already ran it once in ``Executor.Do`` to gate the run and write the report.
     from lt4rec.examples import encode_rows
     from lt4rec.validation import validate_logs
 

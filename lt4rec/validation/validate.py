@@ -186,9 +186,8 @@ def run_tfdv(accepted: Dict[str, np.ndarray], contract, schema_path: str,
             col = np.where(col == "", None, col)  # an empty list field is a missing value
         frame[feature.name] = col
     # The schema also describes the columns ExampleGen derives; check them on what it would write.
-    ratio = labels.watch_ratio(accepted[names.WATCH_TIME_S], accepted[names.VIDEO_LENGTH_S],
-                               accepted[names.CLICK])
-    frame[names.WATCH_RATIO] = np.nan_to_num(ratio, nan=0.0)
+    frame[names.WATCH_RATIO] = labels.watch_ratio_column(
+        accepted[names.WATCH_TIME_S], accepted[names.VIDEO_LENGTH_S], accepted[names.CLICK])
     stats = tfdv.generate_statistics_from_dataframe(pd.DataFrame(frame))
     if stats_path:
         tfdv.write_stats_text(stats, stats_path)
