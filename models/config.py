@@ -37,6 +37,8 @@ class FeatureConfig:
       embedding_dim: D, size of every field embedding.
       id_buckets: hash buckets for high-cardinality integer ids (user, item, category, tags).
       video_length_boundaries_s: bucket edges of video length (its own field embedding).
+      max_list_length: list columns keep their first this many elements (recent clicks are
+        newest first); see ``models/preprocess.py``.
     """
     embedding_dim: int = 16
     user_buckets: int = 100_003
@@ -45,8 +47,11 @@ class FeatureConfig:
     tag_buckets: int = 4_001
     video_length_boundaries_s: Tuple[float, ...] = (10, 20, 30, 60, 120, 180, 300, 600, 1200,
                                                     2400)
+    max_list_length: int = 32
 
     def __post_init__(self):
+        _check(self.max_list_length >= 1, f"`max_list_length` must be >= 1. Received: "
+                                          f"max_list_length={self.max_list_length}")
         _check(self.embedding_dim >= 1, f"`embedding_dim` must be >= 1. Received: "
                                         f"embedding_dim={self.embedding_dim}")
         for name in ("user_buckets", "item_buckets", "category_buckets", "tag_buckets"):

@@ -15,6 +15,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 import tensorflow as tf
 
+from models import preprocess as pp
 from models.config import TrainerConfig
 from models.features import raw_feature_spec
 from schemas import labels, names
@@ -27,7 +28,8 @@ class Split:
     Attributes:
       name: "train", "validation" or "test".
       days: the ISO dates it covers.
-      features: raw model-input column -> [N] tensor (dtypes of ``raw_feature_spec``).
+      features: raw model-input column -> [N] tensor (dtypes of ``raw_feature_spec``), or
+        the transformed features of ``models.preprocess`` (from the pipeline's Transform).
       click: [N] float32 0/1.
       ratio: [N] float32 watch ratio, 0 where click = 0.
       clicked_index: [N_click] int32 rows with a click (the CVR task's samples).
@@ -57,6 +59,20 @@ def make_split(name: str, days: List[str], columns: Dict[str, np.ndarray]) -> Sp
     ratio = labels.watch_ratio_column(columns[names.WATCH_TIME_S],
                                       columns[names.VIDEO_LENGTH_S], columns[names.CLICK])
     return Split(name, days, feats, click, ratio, np.flatnonzero(click > 0).astype(np.int32))
+
+
+def make_transformed_split(name: str, days: List[str], columns: Dict[str, np.ndarray]) -> Split:
+    """Builds a ``Split`` from tf.Transform outputs (``models.preprocess.preprocess``)."""
+    label_names = (pp.CLICK_XF, pp.WATCH_RATIO_XF)
+    missing = [n for n in label_names if n not in columns]
+    if missing:
+        raise ValueError(f"transformed examples of split {name!r} lack the labels {missing}; "
+                         f"they hold {sorted(columns)}")
+    feats = {k: tf.constant(v) for k, v in columns.items() if k not in label_names}
+    click = np.asarray(columns[pp.CLICK_XF], np.float32)
+    ratio = np.where(click > 0, np.asarray(columns[pp.WATCH_RATIO_XF], np.float32), 0.0)
+    return Split(name, days, feats, click, ratio.astype(np.float32),
+                 np.flatnonzero(click > 0).astype(np.int32))
 
 
 @dataclasses.dataclass

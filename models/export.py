@@ -28,6 +28,7 @@ from tensorflow.python.saved_model import signature_constants as sig
 
 from models.features import raw_feature_spec, raw_input_signature
 from models.layers import MaskedDense
+from models.preprocess import to_transform_inputs
 from models.ranker import MultiTaskRanker, SparseArch
 from models.tasks import CTR, CVR, OUTPUT_NAMES, TASKS
 
@@ -98,14 +99,24 @@ def task_scorer(model: MultiTaskRanker, task: int, compact: bool = True) -> Task
 
 
 class ExportModule(tf.Module):
-    """SavedModel root: scorers for some tasks, with tf.Example and raw-feature signatures."""
+    """SavedModel root: scorers for some tasks, with tf.Example and raw-feature signatures.
 
-    def __init__(self, scorers: Sequence[TaskScorer]):
+    Every signature takes raw log records. With ``transform_output`` (a
+    ``tft.TFTransformOutput``: the pipeline's Transform graph) the records go through that
+    graph first and the scorers read its outputs; without it the scorers preprocess in-graph
+    (``models.preprocess``, the same function Transform ran).
+    """
+
+    def __init__(self, scorers: Sequence[TaskScorer], transform_output=None):
         super().__init__()
         self.scorers = list(scorers)
         self._spec = raw_feature_spec()
+        self.tft_layer = (transform_output.transform_features_layer()
+                          if transform_output is not None else None)
 
     def _outputs(self, features):
+        if self.tft_layer is not None:
+            features = self.tft_layer(to_transform_inputs(features))
         out = {OUTPUT_NAMES[s.task]: s(features) for s in self.scorers}
         if {s.task for s in self.scorers} == {CTR, CVR}:
             out[PCTCVR] = out[OUTPUT_NAMES[CTR]] * out[OUTPUT_NAMES[CVR]]
@@ -128,13 +139,15 @@ class ExportModule(tf.Module):
             @tf.function(input_signature=[tf.TensorSpec([None], tf.string,
                                                         name=sig.REGRESS_INPUTS)])
             def regress(inputs):
-                return {sig.REGRESS_OUTPUTS: scorer(tf.io.parse_example(inputs, self._spec))}
+                features = tf.io.parse_example(inputs, self._spec)
+                return {sig.REGRESS_OUTPUTS: self._outputs(features)[OUTPUT_NAMES[scorer.task]]}
             out["regress"] = regress.get_concrete_function()
             if scorer.task == CTR:
                 @tf.function(input_signature=[tf.TensorSpec([None], tf.string,
                                                             name=sig.CLASSIFY_INPUTS)])
                 def classify(inputs):
-                    p = scorer(tf.io.parse_example(inputs, self._spec))
+                    p = self._outputs(tf.io.parse_example(inputs, self._spec))[
+                        OUTPUT_NAMES[scorer.task]]
                     classes = tf.tile(tf.constant([["0", "1"]]), [tf.shape(p)[0], 1])
                     return {sig.CLASSIFY_OUTPUT_SCORES: tf.stack([1 - p, p], axis=1),
                             sig.CLASSIFY_OUTPUT_CLASSES: classes}
@@ -189,8 +202,12 @@ def scorer_report(model: MultiTaskRanker, scorer: TaskScorer) -> Dict[str, int]:
             "dense_flops": cross_flops + 2 * dense_macs}
 
 
-def export_models(model: MultiTaskRanker, out_dir: str, compact: bool = True) -> Dict[str, dict]:
+def export_models(model: MultiTaskRanker, out_dir: str, compact: bool = True,
+                  transform_output=None) -> Dict[str, dict]:
     """Writes ``out_dir/pctr``, ``out_dir/pcvr`` and ``out_dir/combined`` SavedModels.
+
+    ``transform_output``: the Transform graph (``tft.TFTransformOutput``) to put in front of
+    the models, when they were trained on its outputs (the pipeline); see ``ExportModule``.
 
     Returns:
       {"pctr": report, "pcvr": report, "combined": {"bytes": n}}; each task report has
@@ -200,11 +217,11 @@ def export_models(model: MultiTaskRanker, out_dir: str, compact: bool = True) ->
     reports = {}
     for t, scorer in scorers.items():
         path = os.path.join(out_dir, OUTPUT_NAMES[t])
-        _save(ExportModule([scorer]), path)
+        _save(ExportModule([scorer], transform_output), path)
         reports[OUTPUT_NAMES[t]] = dict(scorer_report(model, scorer), bytes=_dir_bytes(path),
                                         path=path)
     path = os.path.join(out_dir, COMBINED)
-    _save(ExportModule(list(scorers.values())), path)
+    _save(ExportModule(list(scorers.values()), transform_output), path)
     reports[COMBINED] = {"bytes": _dir_bytes(path), "path": path}
     with open(os.path.join(out_dir, "export_report.json"), "w", encoding="utf-8") as fh:
         json.dump(reports, fh, indent=2)

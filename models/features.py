@@ -1,20 +1,11 @@
-"""Raw log features -> field embeddings, inside the graph (so exports take raw log records).
+"""Model inputs: the raw feature spec of log records, and field embeddings over them.
 
-Every model input column of the contract becomes one *field* of width D:
-
-* categorical ints with a bounded domain (``day_of_week``, ``hour_of_day``): index = value,
-  out-of-range values share one extra OOV row;
-* categorical ints without bound (``user_id``, ``item_id``, ``item_category``): hashed into a
-  configured number of buckets;
-* categorical strings (``user_gender``, ...): looked up in the schema's vocabulary (index 0 =
-  OOV);
-* lists (``user_recent_clicks``, ``item_tags``): split on the schema's separator, hashed, mean
-  pooled (an empty list is a zero vector); a list whose ``ids_of`` names another column shares
-  that column's table (recent clicks use the item table);
-* numerics (``video_length_s``): bucketised into a field, and log1p(x) as a dense input.
-
-The preprocessing is stateless (hashing and schema vocabularies), so training, tf.Transform and
-serving compute it identically without an analyse pass.
+Every model input column of the contract becomes one *field* of width D, embedded from the ids
+``models/preprocess.py`` computes (hashing, schema vocabularies, bounded ints, list elements
+mean-pooled, video length bucketised; log1p(video length) is a dense input). The embedding
+accepts either raw columns (it then runs ``preprocess`` in-graph) or features already
+transformed by tf.Transform with the same function, so training, the pipeline's Transform
+component and serving compute identical inputs.
 """
 
 from __future__ import annotations
@@ -24,17 +15,15 @@ from typing import Dict, List, Tuple
 
 import tensorflow as tf
 
+from models import preprocess as pp
 from models.config import FeatureConfig
 from schemas import contract as contract_lib
-from schemas import names
 from schemas.contract import DType, Kind
 
 _CONTRACT = contract_lib.load()
 
 
-def model_input_features() -> Tuple[contract_lib.Feature, ...]:
-    """The contract's columns the model reads, in field order."""
-    return _CONTRACT.model_inputs
+model_input_features = pp.model_input_features
 
 
 def raw_feature_spec(include_labels: bool = False) -> Dict[str, tf.io.FixedLenFeature]:
@@ -59,16 +48,13 @@ def raw_input_signature() -> Dict[str, tf.TensorSpec]:
             for name, s in raw_feature_spec().items()}
 
 
-def _hash_buckets(config: FeatureConfig) -> Dict[str, int]:
-    return {names.USER_ID: config.user_buckets, names.ITEM_ID: config.item_buckets,
-            names.ITEM_CATEGORY: config.category_buckets, names.ITEM_TAGS: config.tag_buckets}
-
-
 class FeatureEmbedding(tf.keras.layers.Layer):
-    """Embeds raw log features into F field vectors plus dense numerics.
+    """Embeds log features into F field vectors plus dense numerics.
 
     Call args:
-      features: dict of raw column tensors, each [B] (or [B, 1]), named as in the contract.
+      features: dict of raw columns named as in the contract, each [B] (or [B, 1]); or the
+        transformed features of ``models.preprocess.preprocess`` (ids [B], lists
+        [B, max_list_length], log1p numerics [B]).
     Returns:
       (fields, dense): fields [B, F, D + multiview_dim] float32, dense [B, N] float32 where F is
       the number of model input columns and N the number of numeric ones.
@@ -87,11 +73,7 @@ class FeatureEmbedding(tf.keras.layers.Layer):
         self.multiview_dim = multiview_dim
         self.width = config.embedding_dim + multiview_dim
         self.features = model_input_features()
-        self._buckets = _hash_buckets(config)
-        self._lookups = {f.name: tf.keras.layers.StringLookup(vocabulary=list(f.vocabulary),
-                                                              num_oov_indices=1)
-                         for f in self.features if f.vocabulary}
-        self._boundaries = [float(b) for b in config.video_length_boundaries_s]
+        self._buckets = pp.hash_buckets(config)
 
     @property
     def num_fields(self) -> int:
@@ -105,7 +87,7 @@ class FeatureEmbedding(tf.keras.layers.Layer):
         if f.kind is Kind.LIST:
             return self._buckets[f.ids_of] if f.ids_of else self._buckets[f.name]
         if f.kind is Kind.NUMERIC:
-            return len(self._boundaries) + 1
+            return len(self.config.video_length_boundaries_s) + 1
         if f.vocabulary:
             return len(f.vocabulary) + 1
         if f.max_value is not None:
@@ -122,42 +104,30 @@ class FeatureEmbedding(tf.keras.layers.Layer):
                 initializer=tf.keras.initializers.RandomUniform(-0.05, 0.05), trainable=True)
         super().build(input_shape)
 
-    def _ids(self, f: contract_lib.Feature, x: tf.Tensor) -> tf.Tensor:
-        """Row indices into the field's table, [B] int64."""
-        if f.vocabulary:
-            return self._lookups[f.name](x)
-        if f.kind is Kind.NUMERIC:
-            return tf.cast(tf.raw_ops.Bucketize(input=tf.cast(x, tf.float32),
-                                                boundaries=self._boundaries), tf.int64)
-        if f.max_value is not None:
-            oov = int(f.max_value) + 1
-            inside = (x >= 0) & (x <= int(f.max_value))
-            return tf.where(inside, tf.cast(x, tf.int64), tf.constant(oov, tf.int64))
-        return tf.strings.to_hash_bucket_fast(tf.strings.as_string(x), self._buckets[f.name])
+    def _pooled(self, f: contract_lib.Feature, ids: tf.Tensor) -> tf.Tensor:
+        """Mean of a list's element embeddings, [B, width]; zeros for an empty list.
 
-    def _pooled(self, f: contract_lib.Feature, x: tf.Tensor) -> tf.Tensor:
-        """Mean of the list's element embeddings, [B, width]; zeros for an empty list."""
-        tokens = tf.strings.split(x, sep=f.list_separator)
-        tokens = tf.ragged.boolean_mask(tokens, tf.strings.length(tokens) > 0)
-        owner = f.ids_of or f.name
-        ids = tf.ragged.map_flat_values(tf.strings.to_hash_bucket_fast, tokens,
-                                        self._buckets[owner])
-        vectors = tf.ragged.map_flat_values(tf.nn.embedding_lookup, self.tables[owner], ids)
-        total = tf.reduce_sum(vectors, axis=1)
-        count = tf.cast(tf.maximum(ids.row_lengths(), 1), tf.float32)[:, None]
-        return total / count
+        ``ids``: [B, L] table rows, ``PAD_ID`` where the list has no element."""
+        valid = tf.cast(ids >= 0, tf.float32)
+        table = self.tables[f.ids_of or f.name]
+        vectors = tf.nn.embedding_lookup(table, tf.maximum(ids, 0)) * valid[:, :, None]
+        count = tf.maximum(tf.reduce_sum(valid, axis=1), 1.0)[:, None]
+        return tf.reduce_sum(vectors, axis=1) / count
 
     def call(self, features: Dict[str, tf.Tensor]) -> Tuple[tf.Tensor, tf.Tensor]:
+        if not pp.is_transformed(features):
+            features = pp.preprocess(features, self.config)
         fields: List[tf.Tensor] = []
         dense: List[tf.Tensor] = []
         for f in self.features:
-            x = tf.reshape(features[f.name], [-1])
+            ids = tf.cast(features[pp.transformed_name(f.name)], tf.int64)
             if f.kind is Kind.LIST:
-                fields.append(self._pooled(f, x))
+                fields.append(self._pooled(f, tf.reshape(ids, [-1, self.config.max_list_length])))
                 continue
-            fields.append(tf.nn.embedding_lookup(self.tables[f.name], self._ids(f, x)))
+            fields.append(tf.nn.embedding_lookup(self.tables[f.name], tf.reshape(ids, [-1])))
             if f.kind is Kind.NUMERIC:
-                dense.append(tf.math.log1p(tf.maximum(tf.cast(x, tf.float32), 0.0)))
+                dense.append(tf.reshape(tf.cast(
+                    features[pp.transformed_name(f.name, pp.LOG1P)], tf.float32), [-1]))
         stacked = tf.stack(fields, axis=1)
         numeric = tf.stack(dense, axis=1) if dense else tf.zeros([tf.shape(stacked)[0], 0])
         return stacked, numeric
