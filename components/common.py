@@ -1,11 +1,12 @@
 """Helpers shared by LT4REC's custom component executors."""
 
+import functools
 import json
 from typing import Optional, Sequence, Tuple
 
 from models.config import LT4RecConfig, make_config
 from models.data import Split
-from models.example_io import split_from_examples
+from models.example_io import split_from_examples, split_from_transformed
 
 SPAN_PROPERTY = "span"
 
@@ -24,11 +25,32 @@ def model_fingerprint(config: LT4RecConfig) -> str:
                        "model": config.to_dict()["model"]}, sort_keys=True)
 
 
-def load_splits(examples: Sequence) -> Tuple[Split, Split, int]:
-    """(train, eval, latest span) of one or more Examples artifacts (a window of days)."""
-    uris = [a.uri for a in examples]
+def load_splits(input_dict) -> Tuple[Split, Split, int]:
+    """(train, eval, latest span) of a component's ``examples`` (one or more days).
+
+    When Transform's ``transformed_examples`` and ``transform_graph`` are inputs too, the
+    splits hold the transformed features (Transform ran over exactly the ``examples``
+    artifacts, which still give the spans: TFX does not copy them onto its outputs).
+    """
+    examples = input_dict["examples"]
     spans = sorted(a.get_int_custom_property(SPAN_PROPERTY) for a in examples)
     labels = [str(s) for s in spans]
-    train = split_from_examples(uris, TRAIN_SPLIT, "train", labels)
-    evaluation = split_from_examples(uris, EVAL_SPLIT, "validation", labels)
+    transformed = input_dict.get("transformed_examples") or []
+    graph = input_dict.get("transform_graph") or []
+    if transformed and graph:
+        uris = [a.uri for a in transformed]
+        read = functools.partial(split_from_transformed, uris, graph[-1].uri)
+    else:
+        read = functools.partial(split_from_examples, [a.uri for a in examples])
+    train = read(TRAIN_SPLIT, "train", labels)
+    evaluation = read(EVAL_SPLIT, "validation", labels)
     return train, evaluation, spans[-1]
+
+
+def transform_output(input_dict):
+    """The ``tft.TFTransformOutput`` of the ``transform_graph`` input, or None."""
+    graph = input_dict.get("transform_graph") or []
+    if not graph:
+        return None
+    import tensorflow_transform as tft
+    return tft.TFTransformOutput(graph[-1].uri)

@@ -3,6 +3,8 @@
     LogExampleGen (one day's span, validated rows -> typed tf.Examples, train/eval split)
       -> StatisticsGen -> ExampleValidator (against ImportSchemaGen(schemas/log_schema.pbtxt))
       -> AnomalyGate (stops the run on any anomaly)
+      -> Transform (models/preprocess.py: ids, padded list ids, buckets; its graph is put in
+         front of the exported models, which take raw records)
       -> MaskGen (Algorithm 1 once; later days reuse the latest compatible Masks)
       -> SparseTrainer (joint training through the masks; warm start from the last blessed
          model of an earlier day) -> Evaluator (TFMA, thresholds vs that model)
@@ -26,6 +28,7 @@ from components.mask_gen import MaskGen
 from components.resolvers import LatestArtifactBeforeSpan, LatestBlessedModelBeforeSpan
 from components.sparse_trainer import SparseTrainer
 from models.config import make_config
+from models.preprocess import transform_custom_config
 from pipeline.eval_config import BlessingConfig, eval_config
 from schemas.contract import SCHEMA_PATH
 
@@ -66,7 +69,7 @@ def create_pipeline(pipeline_name: str, pipeline_root: str, data_root: str,
     gate = AnomalyGate(anomalies=example_validator.outputs["anomalies"])
     components: List = [example_gen, statistics_gen, schema_gen, example_validator, gate]
     if serving_root:
-        components += _training_components(example_gen, gate, serving_root, variant,
+        components += _training_components(example_gen, schema_gen, gate, serving_root, variant,
                                            config_json, regenerate_masks, seed, blessing, span,
                                            window_days)
     return tfx.dsl.Pipeline(
@@ -92,9 +95,9 @@ def _window(example_gen, span: Optional[int], window_days: int):
     ).with_id("window_resolver")
 
 
-def _training_components(example_gen, gate, serving_root, variant, config_json,
+def _training_components(example_gen, schema_gen, gate, serving_root, variant, config_json,
                          regenerate_masks, seed, blessing, span, window_days) -> List:
-    """Mask search, training, evaluation and push, after the validation gate."""
+    """Transform, mask search, training, evaluation and push, after the validation gate."""
     config = make_config(variant, json.loads(config_json) if config_json else None)
     out = []
     training_examples = example_gen.outputs["examples"]
@@ -103,6 +106,16 @@ def _training_components(example_gen, gate, serving_root, variant, config_json,
         window.add_upstream_node(example_gen)
         training_examples = window.outputs["examples"]
         out.append(window)
+    # No analyzers (see models/preprocess.py), so Transform's statistics would only repeat
+    # StatisticsGen's on the raw day; they are turned off to save a Beam pass.
+    transform = tfx.components.Transform(
+        examples=training_examples, schema=schema_gen.outputs["schema"],
+        preprocessing_fn="models.preprocess.preprocessing_fn",
+        custom_config=transform_custom_config(config.features), disable_statistics=True)
+    transform.add_upstream_node(gate)
+    out.append(transform)
+    transformed = {"transformed_examples": transform.outputs["transformed_examples"],
+                   "transform_graph": transform.outputs["transform_graph"]}
     # With a fixed span, only earlier days' artifacts are eligible (cache-friendly re-runs,
     # safe backfills). Without one (scheduled runs, Kubeflow v2, which compiles only TFX's own
     # strategies) the plain latest artifacts are used.
@@ -125,14 +138,12 @@ def _training_components(example_gen, gate, serving_root, variant, config_json,
             masks=tfx.dsl.Channel(type=Masks)).with_id("latest_masks_resolver")
         mask_gen = MaskGen(examples=training_examples, variant=variant,
                            config_json=config_json, seed=seed, regenerate=regenerate_masks,
-                           previous_masks=latest_masks.outputs["masks"])
-        mask_gen.add_upstream_node(gate)
+                           previous_masks=latest_masks.outputs["masks"], **transformed)
         masks = mask_gen.outputs["masks"]
         out += [latest_masks, mask_gen]
     trainer = SparseTrainer(examples=training_examples, variant=variant,
                             config_json=config_json, seed=seed, masks=masks,
-                            base_model=latest_blessed.outputs["model"])
-    trainer.add_upstream_node(gate)
+                            base_model=latest_blessed.outputs["model"], **transformed)
     evaluator = tfx.components.Evaluator(
         examples=example_gen.outputs["examples"], model=trainer.outputs["model"],
         baseline_model=latest_blessed.outputs["model"], eval_config=eval_config(blessing),

@@ -94,15 +94,21 @@ def test_two_days_push_warm_start_reuse_masks_cache_and_resume(tiny_logs, tmp_pa
     second = run(4)
     assert len(first.pushed_versions) == 1 and len(second.pushed_versions) == 2
     assert sorted(p.name for p in (serving / "pcvr").iterdir()) == second.pushed_versions
-    for name in ("pctr", "pcvr"):
+    eval_files = sorted((root / "pipeline" / "FileBasedExampleGen" / "examples").glob(
+        "*/Split-eval/*.gz"))
+    records = next(iter(tf.data.TFRecordDataset(eval_files, "GZIP").batch(64)))
+    for name in ("pctr", "pcvr"):                    # raw records in: Transform graph inside
         loaded = tf.saved_model.load(str(serving / name / second.pushed_versions[-1]))
-        assert "serving_default" in loaded.signatures
+        scores = loaded.signatures["serving_default"](examples=records)[name].numpy()
+        assert scores.shape == (64,) and ((scores > 0) & (scores < 1)).all()
+    assert list((root / "pipeline" / "Transform" / "transform_graph").glob("*/transform_fn"))
     masks = artifacts("MaskGen", "masks")
     assert len(masks) == 2 and (masks[0] / "masks.npz").read_bytes() == (
         masks[1] / "masks.npz").read_bytes()                      # day 2 reused day 1's masks
     models = artifacts("SparseTrainer", "model")
     day1, day2 = (json.loads((m / "metrics.json").read_text()) for m in models)
     assert day1["warm_started"] is False and day2["warm_started"] is True
+    assert day1["inputs"] == day2["inputs"] == "transformed"
     assert second.component_seconds["MaskGen"] < first.component_seconds["MaskGen"]
 
     again = run(4)                                             # a finished day: all cached
@@ -133,7 +139,8 @@ def test_kubeflow_compile_names_every_component(tmp_path):
     spec = spec.get("pipelineSpec", spec)
     tasks = set(spec["root"]["dag"]["tasks"])
     for name in ("FileBasedExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator",
-                 "AnomalyGate", "MaskGen", "SparseTrainer", "Evaluator", "DualPusher"):
+                 "AnomalyGate", "Transform", "MaskGen", "SparseTrainer", "Evaluator",
+                 "DualPusher"):
         assert name in tasks
     images = {e["container"]["image"] for e in spec["deploymentSpec"]["executors"].values()
               if "container" in e}

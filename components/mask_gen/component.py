@@ -17,6 +17,10 @@ class MaskGenSpec(ComponentSpec):
                   "seed": ExecutionParameter(type=int, optional=True),
                   "regenerate": ExecutionParameter(type=int, optional=True)}
     INPUTS = {"examples": ChannelParameter(type=standard_artifacts.Examples),
+              "transformed_examples": ChannelParameter(type=standard_artifacts.Examples,
+                                                       optional=True),
+              "transform_graph": ChannelParameter(type=standard_artifacts.TransformGraph,
+                                                  optional=True),
               "previous_masks": ChannelParameter(type=Masks, optional=True)}
     OUTPUTS = {"masks": ChannelParameter(type=Masks)}
 
@@ -25,7 +29,9 @@ class MaskGen(base_component.BaseComponent):
     """Algorithm 1 (warm-up, pruning rounds with rewinding, automatic pick) -> Masks.
 
     Args:
-      examples: the day's Examples (``train`` trains, ``eval`` selects the round).
+      examples: the day's Examples (``train`` trains, ``eval`` selects the round); with
+        ``transformed_examples`` + ``transform_graph`` (Transform's outputs for them) those
+        are read instead and ``examples`` only gives the spans.
       variant, config_json: the model config (``models.config.make_config``).
       previous_masks: the last Masks artifact; reused when compatible unless ``regenerate``.
     """
@@ -34,8 +40,11 @@ class MaskGen(base_component.BaseComponent):
 
     def __init__(self, examples: types.BaseChannel, variant: str,
                  config_json: Optional[str] = None, seed: int = 0, regenerate: bool = False,
-                 previous_masks: Optional[types.BaseChannel] = None):
+                 previous_masks: Optional[types.BaseChannel] = None,
+                 transformed_examples: Optional[types.BaseChannel] = None,
+                 transform_graph: Optional[types.BaseChannel] = None):
         super().__init__(spec=MaskGenSpec(
-            examples=examples, variant=variant, config_json=config_json, seed=seed,
+            examples=examples, transformed_examples=transformed_examples,
+            transform_graph=transform_graph, variant=variant, config_json=config_json, seed=seed,
             regenerate=int(regenerate), previous_masks=previous_masks,
             masks=types.Channel(type=Masks)))

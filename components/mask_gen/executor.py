@@ -88,7 +88,7 @@ class Executor(base_executor.BaseExecutor):
             shutil.copytree(previous[-1].uri, out.uri, dirs_exist_ok=True)
             out.set_int_custom_property("reused", 1)
             return
-        train, evaluation, _ = common.load_splits(input_dict["examples"])
+        train, evaluation, _ = common.load_splits(input_dict)
         tf.keras.utils.set_random_seed(int(exec_properties.get("seed") or 0))
         with make_strategy(config.trainer).scope():
             model = build_model(config, train.features)

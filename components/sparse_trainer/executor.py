@@ -4,9 +4,10 @@
 2. Sparse variants: load theta and both masks from the Masks artifact.
 3. Warm start: when a ``base_model`` (the last pushed model) was trained with the same
    features and architecture, load its weights (then re-apply the current masks).
-4. Train (``models.training.Trainer``), score the ``eval`` split, export
-   ``pctr/``, ``pcvr/`` and the combined model at ``Format-Serving/`` (what TFX's Evaluator
-   and Pusher look for), and save the weights for tomorrow's warm start.
+4. Train (``models.training.Trainer``) on Transform's outputs when given (else raw
+   examples), score the ``eval`` split, export ``pctr/``, ``pcvr/`` and the combined model at
+   ``Format-Serving/`` (what TFX's Evaluator and Pusher look for) with the Transform graph in
+   front (they take raw records), and save the weights for tomorrow's warm start.
 """
 
 import json
@@ -62,9 +63,9 @@ def _initial_model(config, train, masks, base):
     return model, warm
 
 
-def _write_model(model, out_uri: str, config, record: dict) -> None:
+def _write_model(model, out_uri: str, config, record: dict, transform=None) -> None:
     """Exports, the Format-Serving copy for TFX, weights for warm starts, metrics.json."""
-    record["export"] = export_models(model, out_uri)
+    record["export"] = export_models(model, out_uri, transform_output=transform)
     os.replace(os.path.join(out_uri, COMBINED), os.path.join(out_uri, SERVING_DIR))
     model.save_weights(os.path.join(out_uri, WEIGHTS_DIR, "weights"))
     with open(os.path.join(out_uri, FINGERPRINT_FILE), "w", encoding="utf-8") as fh:
@@ -80,7 +81,7 @@ class Executor(base_executor.BaseExecutor):
         config = common.config_of(exec_properties["variant"], exec_properties.get("config_json"))
         seed = int(exec_properties.get("seed") or 0)
         tf.keras.utils.set_random_seed(seed)
-        train, evaluation, span = common.load_splits(input_dict["examples"])
+        train, evaluation, span = common.load_splits(input_dict)
         out = artifact_utils.get_single_instance(output_dict["model"])
         with make_strategy(config.trainer).scope():
             model, warm = _initial_model(config, train, input_dict.get("masks") or [],
@@ -95,8 +96,10 @@ class Executor(base_executor.BaseExecutor):
                                            preds[CVR], config.trainer.effective_view_ratio)
             _write_model(model, out.uri, config, {
                 "variant": config.variant, "warm_started": warm, "train_loss": losses,
+                "inputs": "transformed" if input_dict.get("transform_graph") else "raw",
                 "train_spans": train.days, "train_rows": train.size, "eval": metrics,
-                "train_examples_per_s": trainer.examples_seen / max(trainer.seconds, 1e-9)})
+                "train_examples_per_s": trainer.examples_seen / max(trainer.seconds, 1e-9)},
+                common.transform_output(input_dict))
         out.set_int_custom_property("warm_started", int(warm))
         out.set_int_custom_property(SPAN_PROPERTY, span)
         logging.info("SparseTrainer: eval %s (warm start: %s)", metrics, warm)
