@@ -61,7 +61,7 @@ def create_pipeline(pipeline_name: str, pipeline_root: str, data_root: str,
       beam_pipeline_args: Beam options (DirectRunner locally; Dataflow/Flink/Spark elsewhere).
       enable_cache: reuse outputs of components whose inputs did not change.
     """
-    example_gen = LogExampleGen(input_base=data_root, span=span)
+    example_gen = LogExampleGen(input_base=data_root, span=span, schema_path=schema_path)
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
     schema_gen = tfx.components.ImportSchemaGen(schema_file=schema_path)
     example_validator = tfx.components.ExampleValidator(

@@ -48,23 +48,44 @@ def test_row_anomaly_stops_the_run_at_example_gen(small_logs, tmp_path):
     assert not list((tmp_path / "pipeline").glob("StatisticsGen/statistics/*/Split-train/*"))
 
 
-@pytest.mark.e2e
-def test_statistics_anomaly_stops_the_run_at_the_gate(small_logs, tmp_path):
+def _schema_variant(tmp_path, name, edit):
+    """The contract with one feature edited by ``edit(feature)``, written to a pbtxt."""
+    from google.protobuf import text_format
     from schemas import contract
     schema = contract.load_schema_proto()
-    hour = next(f for f in schema.feature if f.name == "hour_of_day")
-    hour.int_domain.max = 5  # the data has evening hours: TFDV must flag it
-    path = tmp_path / "narrow_schema.pbtxt"
-    from google.protobuf import text_format
+    edit(next(f for f in schema.feature if f.name == "hour_of_day"))
+    path = tmp_path / name
     path.write_text(text_format.MessageToString(schema))
+    return path
+
+
+def _run_with_schema(data, tmp_path, schema_path, span):
     pipe = create_pipeline(
-        "lt4rec-test", str(tmp_path / "pipeline"), str(small_logs),
-        span=span_of_date(2026, 11, 1), schema_path=str(path),
+        "lt4rec-test", str(tmp_path / "pipeline"), str(data), span=span,
+        schema_path=str(schema_path),
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
             str(tmp_path / "metadata.db")),
         beam_pipeline_args=["--direct_running_mode=in_memory"])
+    tfx.orchestration.LocalDagRunner().run(pipe)
+
+
+@pytest.mark.e2e
+def test_statistics_anomaly_stops_the_run_at_the_gate(small_logs, tmp_path):
+    # No row breaks this (row rules do not count presence); TFDV's statistics do.
+    path = _schema_variant(tmp_path, "min_count.pbtxt",
+                           lambda f: setattr(f.presence, "min_count", 10 ** 9))
     with pytest.raises(Exception, match="hour_of_day"):
-        tfx.orchestration.LocalDagRunner().run(pipe)
+        _run_with_schema(small_logs, tmp_path, path, span_of_date(2026, 11, 1))
+    assert list((tmp_path / "pipeline").glob("StatisticsGen/statistics/*/Split-train/*"))
+
+
+@pytest.mark.e2e
+def test_example_gen_validates_rows_against_the_pipeline_schema(small_logs, tmp_path):
+    path = _schema_variant(tmp_path, "narrow.pbtxt",
+                           lambda f: setattr(f.int_domain, "max", 5))  # data has later hours
+    with pytest.raises(Exception, match=r"out_of_range.*hour_of_day"):
+        _run_with_schema(small_logs, tmp_path, path, span_of_date(2026, 11, 1))
+    assert not list((tmp_path / "pipeline").glob("StatisticsGen/statistics/*/Split-train/*"))
 
 
 @pytest.mark.e2e

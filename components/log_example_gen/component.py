@@ -10,10 +10,12 @@ from tfx.proto import example_gen_pb2, range_config_pb2
 
 from components.log_example_gen import executor
 from lt4rec import logs
+from schemas.contract import SCHEMA_PATH
 
 
 def LogExampleGen(input_base: str, span: Optional[int] = None,  # noqa: N802 (TFX style)
-                  eval_buckets: int = 1, train_buckets: int = 9) -> FileBasedExampleGen:
+                  eval_buckets: int = 1, train_buckets: int = 9,
+                  schema_path: str = SCHEMA_PATH) -> FileBasedExampleGen:
     """ExampleGen over ``input_base/YYYY-MM-DD/*.csv``: one day (span) per run.
 
     Args:
@@ -21,6 +23,8 @@ def LogExampleGen(input_base: str, span: Optional[int] = None,  # noqa: N802 (TF
       span: the day to read as TFX span number (``executor.span_of_date``); None = the
         latest day folder.
       train_buckets, eval_buckets: hash split of the day's rows into train / eval.
+      schema_path: the contract the rows are validated against (the pipeline passes the same
+        schema ImportSchemaGen imports, so both checks agree).
     """
     input_config = example_gen_pb2.Input(splits=[
         example_gen_pb2.Input.Split(name="day", pattern=logs.LOG_SPAN_PATTERN)])
@@ -33,5 +37,5 @@ def LogExampleGen(input_base: str, span: Optional[int] = None,  # noqa: N802 (TF
             start_span_number=span, end_span_number=span))
     return FileBasedExampleGen(
         input_base=input_base, input_config=input_config, output_config=output_config,
-        range_config=range_config,
+        range_config=range_config, custom_config=executor.custom_config(schema_path),
         custom_executor_spec=executor_spec.BeamExecutorSpec(executor.Executor))

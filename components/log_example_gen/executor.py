@@ -14,6 +14,7 @@ import os
 from typing import Any, Dict, Iterator, List
 
 import apache_beam as beam
+from google.protobuf import struct_pb2
 from tfx.components.example_gen import utils as example_gen_utils
 from tfx.components.example_gen.base_example_gen_executor import BaseExampleGenExecutor
 from tfx.dsl.io import fileio
@@ -22,6 +23,30 @@ from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
 
 VALIDATION_DIR = "validation"
+SCHEMA_PATH_KEY = "schema_path"
+
+
+def custom_config(schema_path: str) -> example_gen_pb2.CustomConfig:
+    """ExampleGen's ``custom_config`` carrying the schema path (a Struct packed in Any)."""
+    config = example_gen_pb2.CustomConfig()
+    config.custom_config.Pack(struct_pb2.Struct(fields={
+        SCHEMA_PATH_KEY: struct_pb2.Value(string_value=schema_path)}))
+    return config
+
+
+def _schema_path(exec_properties: Dict[str, Any]) -> str:
+    """The contract to validate against (from ``custom_config``; default the packaged one)."""
+    from schemas.contract import SCHEMA_PATH
+
+    raw = exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY)
+    if not raw:
+        return SCHEMA_PATH
+    config = example_gen_pb2.CustomConfig()
+    proto_utils.json_to_proto(raw, config)
+    values = struct_pb2.Struct()
+    if not config.custom_config.Unpack(values) or SCHEMA_PATH_KEY not in values.fields:
+        return SCHEMA_PATH
+    return values.fields[SCHEMA_PATH_KEY].string_value
 
 
 class LogAnomaliesError(RuntimeError):
@@ -37,13 +62,13 @@ def _span_files(exec_properties: Dict[str, Any], pattern: str) -> List[str]:
     return files
 
 
-def _examples_of_file(path: str) -> Iterator[bytes]:
+def _examples_of_file(path: str, schema_path: str) -> Iterator[bytes]:
     # Parsing a file to typed columns is the validator's job too, so the workers reuse it; the
     # driver already ran it once in ``Executor.Do`` to gate the run and write the report.
     from lt4rec.examples import encode_rows
     from lt4rec.validation import validate_logs
 
-    result = validate_logs(path, report_dir=None, use_tfdv=False)
+    result = validate_logs(path, report_dir=None, use_tfdv=False, schema_path=schema_path)
     yield from encode_rows(result.accepted)
 
 
@@ -56,7 +81,8 @@ def _LogsToExamples(pipeline: beam.Pipeline, exec_properties: Dict[str, Any],  #
     return (pipeline
             | "ListFiles" >> beam.Create(_span_files(exec_properties, split_pattern))
             | "ReshuffleFiles" >> beam.Reshuffle()
-            | "FileToExamples" >> beam.FlatMap(_examples_of_file))
+            | "FileToExamples" >> beam.FlatMap(_examples_of_file,
+                                               _schema_path(exec_properties)))
 
 
 class Executor(BaseExampleGenExecutor):
@@ -77,7 +103,8 @@ class Executor(BaseExampleGenExecutor):
         for split in input_config.splits:
             files = _span_files(exec_properties, split.pattern)
             report_dir = os.path.join(report_root, split.name or "all")
-            result = validate_logs(files, report_dir=report_dir, use_tfdv=False)
+            result = validate_logs(files, report_dir=report_dir, use_tfdv=False,
+                                   schema_path=_schema_path(exec_properties))
             if not result.ok or result.rows_accepted == 0:
                 raise LogAnomaliesError(
                     f"logs of {split.pattern!r} break the contract; nothing was written.\n"
