@@ -75,6 +75,19 @@ def make_transformed_split(name: str, days: List[str], columns: Dict[str, np.nda
                  np.flatnonzero(click > 0).astype(np.int32))
 
 
+def transformed_split(split: Split, config) -> Split:
+    """``split`` with its raw features replaced by ``models.preprocess.preprocess``'s outputs
+    (computed once here instead of in every training step); unchanged if already transformed.
+
+    Args:
+      split: a Split of raw (or transformed) features.
+      config: the ``FeatureConfig`` the model is built with.
+    """
+    if pp.is_transformed(split.features):
+        return split
+    return dataclasses.replace(split, features=pp.preprocess(split.features, config))
+
+
 @dataclasses.dataclass
 class Dataset:
     """Train/validation/test splits plus the row accounting of the logs they came from."""

@@ -9,6 +9,7 @@ Every variant trains the same number of epochs over the training split: sparse v
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -19,7 +20,7 @@ import tensorflow as tf
 
 from models import plots
 from models.config import LT4RecConfig
-from models.data import Dataset, load_dataset
+from models.data import Dataset, load_dataset, transformed_split
 from models.distribution import make_strategy
 from models.export import export_models
 from models.lottery import search_masks
@@ -67,6 +68,11 @@ def train_variant(data, config: LT4RecConfig, out_dir: str, seed: int = 0,
     say(f"splits: train {dataset.train.days} ({dataset.train.size:,} rows), validation "
         f"{dataset.validation.days} ({dataset.validation.size:,}), test {dataset.test.days} "
         f"({dataset.test.size:,})")
+    # Preprocess once (models/preprocess.py) rather than in every step of every epoch; the
+    # exports still preprocess raw records in-graph with the same function.
+    dataset = dataclasses.replace(dataset, **{
+        name: transformed_split(getattr(dataset, name), config.features)
+        for name in ("train", "validation", "test")})
     with make_strategy(config.trainer).scope():
         return _train(config, dataset, out_dir, seed, say, progress, started)
 
