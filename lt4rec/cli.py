@@ -24,6 +24,8 @@ SUBCOMMANDS = {
               "train one variant (Algorithm 1 for sparse ones) and export pCTR/pCVR SavedModels"),
     "pipeline": ("pipeline.cli",
                  "run the TFX pipeline locally (daily, incremental) or compile it for Kubeflow"),
+    "bench": ("lt4rec.bench.cli",
+              "benchmarks that print figures and save them with machine info"),
 }
 
 
