@@ -72,3 +72,27 @@ def test_broken_day_stops_with_the_anomaly_named(small_logs, tmp_path):
 def test_missing_day_is_named(small_logs, tmp_path):
     with pytest.raises(executor.LogAnomaliesError, match="2026-12-24"):
         _run(small_logs, tmp_path / "out", day="2026-12-24")
+
+
+def _write_day(tmp_path, lines):
+    day = tmp_path / "logs" / "2026-11-01"
+    day.mkdir(parents=True)
+    (day / "impressions.csv").write_text("".join(line + "\n" for line in lines))
+    return tmp_path / "logs"
+
+
+def test_day_missing_a_column_stops_with_the_column_named(small_logs, tmp_path):
+    lines = (small_logs / "2026-11-01" / "impressions.csv").read_text().splitlines()[:40]
+    drop = lines[0].split(",").index(f'"{names.WATCH_TIME_S}"')
+    cut = [",".join(f for i, f in enumerate(line.split(",")) if i != drop) for line in lines]
+    with pytest.raises(executor.LogAnomaliesError,
+                       match=rf"missing_column.*{names.WATCH_TIME_S}"):
+        _run(_write_day(tmp_path, cut), tmp_path / "out")
+    assert not (tmp_path / "out" / "Split-train").exists()
+
+
+def test_empty_day_stops_and_writes_no_examples(small_logs, tmp_path):
+    header = (small_logs / "2026-11-01" / "impressions.csv").read_text().splitlines()[0]
+    with pytest.raises(executor.LogAnomaliesError, match="empty_file"):
+        _run(_write_day(tmp_path, [header]), tmp_path / "out")
+    assert not (tmp_path / "out" / "Split-train").exists()

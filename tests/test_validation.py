@@ -137,6 +137,13 @@ def test_empty_file_is_an_anomaly(tmp_path):
     assert _count(result, rules.EMPTY_FILE) == 1 and not result.ok
 
 
+def test_header_only_file_is_an_empty_file(tmp_path):
+    _write(str(tmp_path / DAY / "impressions.csv"), COLS, [])
+    result = validate_logs(str(tmp_path), report_dir=None, use_tfdv=False)
+    assert _count(result, rules.EMPTY_FILE) == 1 and not result.ok
+    assert result.rows_read == 0 and "header only" in result.anomalies[0].examples[0]["detail"]
+
+
 def test_no_logs_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="YYYY-MM-DD"):
         validate_logs(str(tmp_path))

@@ -40,7 +40,7 @@ DESCRIPTIONS = {
     MISSING_COLUMN: "the file's header lacks a contract column (whole file rejected)",
     EXTRA_COLUMN: "the file's header has a column the contract does not know (whole file rejected)",
     COLUMN_ORDER: "the header has the contract's columns in another order (whole file rejected)",
-    EMPTY_FILE: "the file holds no header and no rows",
+    EMPTY_FILE: "the file holds at least one row after its header",
     UNPARSEABLE_LINE: "a line that is not a CSV record of the header's width, or not UTF-8",
     MISSING_VALUE: "a required column is empty",
     WRONG_TYPE: "a value that does not parse as the column's type",

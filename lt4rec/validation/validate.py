@@ -111,8 +111,10 @@ def _validate_file(path, day, contract, seen_ids, tally, quarantine):
                   why, text)
         quarantine.write(path, line, [rules.UNPARSEABLE_LINE], [why], text)
     n = len(raw.line_numbers)
-    if not raw.header:
-        tally.add(rules.EMPTY_FILE, "", "a header line", path, 0, "file is empty", "")
+    if not raw.header or raw.rows_read == 0:  # a header alone is an empty day too
+        tally.add(rules.EMPTY_FILE, "", rules.DESCRIPTIONS[rules.EMPTY_FILE], path, 0,
+                  "file is empty" if not raw.header else "header only, no rows",
+                  ",".join(raw.header))
         summary.update(rows_accepted=0, rows_rejected=0)
         return summary, None
     header_problems = rules.check_header(contract, raw.header)
