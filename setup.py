@@ -21,7 +21,7 @@ setup(
     packages=find_packages(include=["lt4rec", "lt4rec.*", "schemas", "schemas.*", "models",
                                     "models.*", "components", "components.*", "pipeline",
                                     "pipeline.*", "serving", "serving.*"]),
-    package_data={"schemas": ["*.pbtxt"]},
+    package_data={"schemas": ["*.pbtxt"], "pipeline.beam": ["*.json"]},
     install_requires=_requirements("base.txt"),
     extras_require={"dev": _requirements("dev.txt")},
     entry_points={"console_scripts": ["lt4rec=lt4rec.cli:main"]},

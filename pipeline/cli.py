@@ -10,7 +10,9 @@
   lt4rec pipeline compile --kubeflow --image IMAGE --out FILE.json
       A Kubeflow Pipelines v2 spec; --pipeline-root/--data/--serving-root are cluster paths.
 
-Beam arguments (--beam-arg, repeatable) pick Dataflow/Flink/Spark where the pipeline runs.
+Beam arguments come from a config file, --beam-config FILE (JSON {"beam_pipeline_args": [...]};
+templates in pipeline/beam/: dataflow, flink, spark, local — name one to use it as is), plus
+--beam-arg (repeatable) flags appended after the file's.
 """
 
 import argparse
@@ -38,9 +40,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--blessing", help="JSON of Evaluator thresholds, e.g. "
                                         '{"min_ctr_auc": 0.6, "max_cvr_mse": 0.15}')
-    run.add_argument("--beam-arg", action="append", default=None,
-                     help="a Beam pipeline argument (default: DirectRunner, multi-processing,"
-                          " 2 workers)")
+    run.add_argument("--beam-config", default="local",
+                     help="Beam config file or template name (default: local = DirectRunner, "
+                          "multi-processing, 2 workers)")
+    run.add_argument("--beam-arg", action="append", default=[],
+                     help="a Beam pipeline argument after the config file's, written "
+                          "--beam-arg=--flag=value (repeatable)")
     comp = sub.add_parser("compile", help="compile for Kubeflow Pipelines v2")
     comp.add_argument("--kubeflow", action="store_true", required=True,
                       help="target Kubeflow Pipelines v2 (the only target)")
@@ -51,7 +56,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     comp.add_argument("--serving-root", default="gs://YOUR_BUCKET/lt4rec/serving")
     comp.add_argument("--variant", default="sparse_weight")
     comp.add_argument("--config", help="JSON file of model config overrides")
-    comp.add_argument("--beam-arg", action="append", default=[])
+    comp.add_argument("--beam-config",
+                      help="Beam config file or template name: dataflow, flink, spark")
+    comp.add_argument("--beam-arg", action="append", default=[],
+                      help="a Beam pipeline argument after the config file's, written "
+                          "--beam-arg=--flag=value (repeatable)")
 
 
 def _config_json(path):
@@ -61,12 +70,17 @@ def _config_json(path):
         return json.dumps(json.load(fh))
 
 
+def _beam_args(args) -> list:
+    from pipeline.beam import load_beam_args
+    return (load_beam_args(args.beam_config) if args.beam_config else []) + args.beam_arg
+
+
 def main(args: argparse.Namespace) -> int:
     if args.pipeline_command == "compile":
         from pipeline.kubeflow_runner import compile_kubeflow
         out = compile_kubeflow(args.out, args.image, args.pipeline_root, args.data,
                                args.serving_root, args.variant, _config_json(args.config),
-                               args.beam_arg)
+                               _beam_args(args))
         print(f"wrote Kubeflow Pipelines v2 spec {out}")
         return 0
     from pipeline import local_runner
@@ -81,7 +95,7 @@ def main(args: argparse.Namespace) -> int:
     else:
         wanted = days[-(args.days or 1):]
     blessing = BlessingConfig(**json.loads(args.blessing)) if args.blessing else BlessingConfig()
-    beam = args.beam_arg if args.beam_arg is not None else list(local_runner.DEFAULT_BEAM_ARGS)
+    beam = _beam_args(args)
     for day in wanted:
         print(f"== pipeline run for {day} ==", file=sys.stderr, flush=True)
         result = local_runner.run_day(args.data, args.root, day, args.variant,

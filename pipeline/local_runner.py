@@ -16,11 +16,12 @@ from tfx import v1 as tfx
 from components.log_example_gen.executor import span_of_date
 from lt4rec import logs
 from pipeline import progress
+from pipeline.beam import load_beam_args
 from pipeline.eval_config import BlessingConfig
 from pipeline.pipeline import create_pipeline
 
 PIPELINE_NAME = "lt4rec"
-DEFAULT_BEAM_ARGS = ("--direct_running_mode=multi_processing", "--direct_num_workers=2")
+DEFAULT_BEAM_ARGS = tuple(load_beam_args("local"))  # pipeline/beam/local.json
 
 
 @dataclasses.dataclass
