@@ -60,7 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="Beam config file or template name: dataflow, flink, spark")
     comp.add_argument("--beam-arg", action="append", default=[],
                       help="a Beam pipeline argument after the config file's, written "
-                          "--beam-arg=--flag=value (repeatable)")
+                           "--beam-arg=--flag=value (repeatable)")
 
 
 def _config_json(path):
