@@ -40,6 +40,18 @@ class WrongSignature(ServingError):
     code = grpc.StatusCode.FAILED_PRECONDITION
 
 
+_TF_NOISE = ("Graph execution error", "Detected at node", "<stack traces", "\t [[")
+
+
+def tf_error_text(message: str) -> str:
+    """The informative line(s) of a TensorFlow error, e.g. "Feature: item_id (data type:
+    int64) is required but could not be found." (graph-node and stack noise removed)."""
+    lines = [line.split(" [Op:")[0].replace("Name: <unknown>, ", "").strip()
+             for line in message.splitlines()
+             if line.strip() and not line.startswith(_TF_NOISE)]
+    return " ".join(lines) or message
+
+
 def abort_on_error(method):
     """Decorates an async servicer method: ServingError -> its code; TF's InvalidArgumentError
     (e.g. an example without a required feature) -> INVALID_ARGUMENT; anything else ->
@@ -53,7 +65,7 @@ def abort_on_error(method):
         except ServingError as err:
             await context.abort(err.code, str(err))
         except tf.errors.InvalidArgumentError as err:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, err.message.split("\n")[0])
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, tf_error_text(err.message))
         except grpc.aio.AbortError:
             raise
         except Exception as err:  # noqa: BLE001  (a server thread must answer, not die)

@@ -198,3 +198,24 @@ def response_to_json(response: rank_pb2.RankResponse) -> dict:
             "candidates": [{"rank": r + 1, "id": c.id, "index": c.index, "pctr": c.pctr,
                             "pcvr": c.pcvr, "rankscore": c.rankscore}
                            for r, c in enumerate(response.candidates)]}
+
+
+def json_from_log_file(path: str, n_candidates: int, context_row: int = 0) -> dict:
+    """A JSON rank request from a log file: row ``context_row``'s user and context, the items
+    of the next ``n_candidates`` rows with distinct item ids (rows wrap around).
+
+    Raises:
+      ValueError: the file has fewer distinct items than ``n_candidates``.
+    """
+    from lt4rec.validation import validate_logs
+
+    columns = validate_logs(path, use_tfdv=False).accepted
+    items = columns[column_names.ITEM_ID]
+    rows, seen = [], set()
+    for r in np.roll(np.arange(len(items)), -(context_row + 1)):
+        if items[r] not in seen:
+            seen.add(items[r])
+            rows.append(int(r))
+        if len(rows) == n_candidates:
+            return json_from_rows(columns, context_row, rows)
+    raise ValueError(f"{path} has {len(seen)} distinct items; {n_candidates} candidates asked")

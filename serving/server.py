@@ -90,8 +90,9 @@ class Server:
       >>> server.start(); print(server.port); server.stop()
     """
 
-    def __init__(self, config: ServerConfig):
+    def __init__(self, config: ServerConfig, loader=None):
         self.config = config
+        self._loader = loader  # (name, version, path) -> LoadedModel; default load_model
         self.registry = None
         self.port: Optional[int] = None
         self._loop = asyncio.new_event_loop()
@@ -108,7 +109,8 @@ class Server:
         from serving.model_registry import ModelRegistry
 
         cfg = self.config
-        self.registry = ModelRegistry(cfg.models_dir, OUTPUT_NAMES, cfg.keep_versions)
+        kwargs = {"loader": self._loader} if self._loader is not None else {}
+        self.registry = ModelRegistry(cfg.models_dir, OUTPUT_NAMES, cfg.keep_versions, **kwargs)
         self.registry.poll_once()
         self.registry.require_loaded()
 
