@@ -158,6 +158,22 @@ def test_model_service_scores_equal_the_savedmodels(channel, served_root, log_co
         (1, get_model_status_pb2.ModelVersionStatus.AVAILABLE)]
 
 
+def test_exports_carry_warmup_records_of_every_api_and_they_replay(served_root):
+    import collections
+    from tensorflow_serving.apis import prediction_log_pb2
+    from serving import warmup
+    for name, kinds in ((PCTR, {"predict_log": 2, "regress_log": 1, "classify_log": 1}),
+                        (PCVR, {"predict_log": 2, "regress_log": 1})):
+        path = warmup.warmup_path(str(served_root / name / "1"))
+        logs_ = [prediction_log_pb2.PredictionLog.FromString(r)
+                 for r in tf.data.TFRecordDataset(path).as_numpy_iterator()]
+        assert collections.Counter(l.WhichOneof("log_type") for l in logs_) == kinds
+        batch = tf.make_ndarray(logs_[1].predict_log.request.inputs["examples"])
+        assert batch.shape == (warmup.WARMUP_BATCH,)
+        model = load_model(name, 1, str(served_root / name / "1"))
+        assert warmup.replay(model) == sum(kinds.values())
+
+
 def test_regress_with_context_equals_predict_on_merged_examples(channel, log_columns):
     stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
     request = _request(log_columns, 0, range(1, 6))
