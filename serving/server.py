@@ -114,9 +114,9 @@ class Server:
         self.registry.poll_once()
         self.registry.require_loaded()
 
-    def _new_server(self):
+    def _new_server(self, max_concurrent_rpcs: int):
         return grpc.aio.server(options=self.config.grpc_options(),
-                               maximum_concurrent_rpcs=self.config.max_concurrent_rpcs)
+                               maximum_concurrent_rpcs=max_concurrent_rpcs)
 
     async def _serve(self) -> None:
         from serving.model_server import ModelStatusServicer, PredictionServicer
@@ -125,7 +125,7 @@ class Server:
         from tensorflow_serving.apis import model_service_pb2_grpc, prediction_service_pb2_grpc
 
         cfg = self.config
-        public = self._new_server()
+        public = self._new_server(cfg.max_concurrent_rpcs)
         self._servers.append(public)
         target = cfg.target
         if cfg.models_dir is not None:
@@ -134,7 +134,8 @@ class Server:
             model_service_pb2_grpc.add_ModelServiceServicer_to_server(
                 ModelStatusServicer(self.registry), public)
             if cfg.ranking is not None:
-                internal = self._new_server()
+                # each admitted Rank makes two model calls
+                internal = self._new_server(2 * cfg.max_concurrent_rpcs)
                 prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(predict,
                                                                                    internal)
                 target = f"127.0.0.1:{internal.add_insecure_port('127.0.0.1:0')}"

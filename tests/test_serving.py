@@ -424,7 +424,7 @@ def test_hot_swap_under_a_stream_of_requests_fails_none(served_root, tmp_path, l
     assert status[1].version == 2 and status[1].state == AVAILABLE
 
 
-def test_shutdown_drains_in_flight_requests_and_refuses_new_ones(served_root, tmp_path,
+def test_admission_limit_then_shutdown_drains_in_flight_requests_and_refuses_new_ones(served_root, tmp_path,
                                                                  log_columns):
     def slow_loader(name, version, path):
         model = load_model(name, version, path)
@@ -439,12 +439,15 @@ def test_shutdown_drains_in_flight_requests_and_refuses_new_ones(served_root, tm
 
     root = _copy_root(served_root, tmp_path / "root")
     s = _start(ServerConfig(port=portpicker.pick_unused_port(), host="127.0.0.1",
-                            models_dir=str(root)), loader=slow_loader)
+                            models_dir=str(root), max_concurrent_rpcs=4), loader=slow_loader)
     request = _request(log_columns, 0, range(1, 6))
     with grpc.insecure_channel(f"127.0.0.1:{s.port}") as ch:
         stub = rank_pb2_grpc.RankingServiceStub(ch)
         in_flight = [stub.Rank.future(request, timeout=30) for _ in range(4)]
         time.sleep(0.3)
+        with pytest.raises(grpc.RpcError) as over:  # a fifth call while four are admitted
+            stub.Rank(request, timeout=10)
+        assert over.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
         stopper = threading.Thread(target=s.stop, kwargs={"grace_s": 20})
         stopper.start()
         time.sleep(0.3)
