@@ -19,7 +19,7 @@ from typing import List
 import numpy as np
 
 from serving.errors import InvalidRequest, TooLarge
-from serving.loaded_model import LoadedModel
+from serving.loaded_model import DEFAULT_SIGNATURE, LoadedModel
 
 PREDICT_METHOD = "tensorflow/serving/predict"
 REGRESS_METHOD = "tensorflow/serving/regress"
@@ -52,7 +52,7 @@ class Limits:
 def _fill_spec(spec, model: LoadedModel, signature_name: str) -> None:
     spec.name = model.name
     spec.version.value = model.version
-    spec.signature_name = signature_name or "serving_default"
+    spec.signature_name = signature_name or DEFAULT_SIGNATURE
 
 
 def predict(model: LoadedModel, request, limits: Limits):
@@ -73,7 +73,7 @@ def predict(model: LoadedModel, request, limits: Limits):
         info = sig.inputs.get(key)
         if info is None:
             raise InvalidRequest(f"input {key!r} is not an input of signature "
-                                 f"{name or 'serving_default'!r} of model {model.name!r}; "
+                                 f"{name or DEFAULT_SIGNATURE!r} of model {model.name!r}; "
                                  f"its inputs: {sorted(sig.inputs)}")
         if proto.dtype != info.dtype:
             raise InvalidRequest(

@@ -172,7 +172,11 @@ class Server:
         self._executor = concurrent.futures.ThreadPoolExecutor(cfg.inference_threads,
                                                                thread_name_prefix="inference")
         if cfg.models_dir is not None:
-            self._load_models()
+            try:
+                self._load_models()
+            except BaseException:
+                self._shutdown_sync()
+                raise
         self._thread = threading.Thread(target=self._run, name="grpc-server", daemon=True)
         self._thread.start()
         if not self._ready.wait(timeout_s):

@@ -64,14 +64,15 @@ def _records(name: str, signature_defs, examples: Sequence[bytes]) -> List[bytes
     from tensorflow_serving.apis import (classification_pb2, predict_pb2, prediction_log_pb2,
                                          regression_pb2)
     from serving import inference
+    from serving.loaded_model import DEFAULT_SIGNATURE
 
     logs = []
-    default = signature_defs.get("serving_default")
+    default = signature_defs.get(DEFAULT_SIGNATURE)
     if default is not None:
         (key,) = default.inputs
         for batch in (examples[:1], examples):
             req = predict_pb2.PredictRequest()
-            req.model_spec.name, req.model_spec.signature_name = name, "serving_default"
+            req.model_spec.name, req.model_spec.signature_name = name, DEFAULT_SIGNATURE
             req.inputs[key].CopyFrom(tf.make_tensor_proto(list(batch), dtype=tf.string))
             logs.append(prediction_log_pb2.PredictionLog(
                 predict_log=prediction_log_pb2.PredictLog(request=req)))
