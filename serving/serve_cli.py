@@ -99,7 +99,13 @@ def main(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    port = server.start()
+    try:
+        port = server.start()
+    except OSError as err:
+        if isinstance(err, FileNotFoundError):
+            raise
+        print(f"lt4rec serve: error: {err}", file=sys.stderr)
+        return 2
     print(f"lt4rec serve: listening on {args.host}:{port}: {_describe(server)}", flush=True)
     stop.wait()
     print(f"lt4rec serve: stopping; in-flight calls get up to {server.config.grace_s:g}s",

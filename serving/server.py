@@ -145,9 +145,14 @@ class Server:
             self._channel = grpc.aio.insecure_channel(target, options=cfg.grpc_options())
             rank_pb2_grpc.add_RankingServiceServicer_to_server(
                 RankingServicer(cfg.ranking, self._channel, target), public)
-        self.port = public.add_insecure_port(f"{cfg.host}:{cfg.port}")
+        try:
+            self.port = public.add_insecure_port(f"{cfg.host}:{cfg.port}")
+        except RuntimeError:
+            self.port = 0
         if not self.port:
-            raise OSError(f"cannot bind {cfg.host}:{cfg.port}")
+            for server in self._servers[1:]:
+                await server.stop(0)
+            raise OSError(f"cannot bind {cfg.host}:{cfg.port} (is the port in use?)")
         await public.start()
         self._stopped = asyncio.Event()
         self._ready.set()
