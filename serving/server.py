@@ -115,7 +115,9 @@ class Server:
         self.registry.require_loaded()
 
     def _new_server(self, max_concurrent_rpcs: int):
-        return grpc.aio.server(options=self.config.grpc_options(),
+        # gRPC sets SO_REUSEPORT by default: a second server on a taken port would silently
+        # share its traffic; refuse instead.
+        return grpc.aio.server(options=self.config.grpc_options() + [("grpc.so_reuseport", 0)],
                                maximum_concurrent_rpcs=max_concurrent_rpcs)
 
     async def _serve(self) -> None:

@@ -498,5 +498,8 @@ def test_serve_and_rank_commands(served_root, tmp_path):
 def test_a_taken_port_is_a_clear_error(server):
     taken = Server(ServerConfig(port=server.port, host="127.0.0.1",
                                 target=f"127.0.0.1:{server.port}"))
-    with pytest.raises(OSError, match=f"cannot bind 127.0.0.1:{server.port}"):
-        taken.start()
+    try:
+        with pytest.raises(OSError, match=f"cannot bind 127.0.0.1:{server.port}"):
+            taken.start()
+    finally:
+        taken.stop(grace_s=0)
