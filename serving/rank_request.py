@@ -83,23 +83,26 @@ def _rules() -> Dict[str, _Rule]:
 
 
 def _check_example(example, where: str) -> List[str]:
-    """Checks every feature of ``example``; returns their names. Hot path: one dict lookup,
-    one attribute read and two comparisons per feature when all is well."""
+    """Checks every feature of ``example``; returns their names. Hot path (500 candidates x
+    a few features per request): one dict lookup, one attribute read and two comparisons per
+    feature when all is well; the rules are unpacked into locals once."""
     rules = _rules()
-    present = []
-    for name, feature in example.features.feature.items():
+    feature_map = example.features.feature
+    present = list(feature_map)  # iterating keys is much cheaper than .items() here
+    for name in present:
         rule = rules.get(name)
         if rule is None:
             raise InvalidRequest(f"{where}: {name!r} is not a serving feature of the contract; "
                                  f"known: {', '.join(rules)}")
-        values = getattr(feature, rule.kind).value
+        feature = feature_map[name]
+        kind, low, high = rule.kind, rule.low, rule.high
+        values = getattr(feature, kind).value
         if len(values) != 1:
             raise rule.explain(feature, where)
-        if rule.kind != "bytes_list":
+        if kind != "bytes_list":
             value = values[0]
-            if not rule.low <= value <= rule.high or (rule.strict_low and value <= rule.low):
+            if not low <= value <= high or (rule.strict_low and value <= low):
                 raise rule.out_of_bounds(value, where)
-        present.append(name)
     return present
 
 
