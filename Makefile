@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo_output
 PYTEST_ARGS ?=
 
-.PHONY: demo test install clean
+.PHONY: demo serve-demo test install clean
 
 install: $(STAMP)
 
@@ -42,6 +42,29 @@ demo: $(STAMP)
 	@echo "  TFX artifacts       $(DEMO_DIR)/tfx/pipeline/ (ML Metadata: $(DEMO_DIR)/tfx/metadata.db)"
 	@echo "  pushed models       $(DEMO_DIR)/tfx/serving/pctr/<version>/, $(DEMO_DIR)/tfx/serving/pcvr/<version>/"
 	@ls -d $(DEMO_DIR)/tfx/serving/*/* 2>/dev/null | sed 's/^/                      /' || true
+	@echo "  TF Serving files    $(DEMO_DIR)/tfx/serving/models.config, batching_parameters.txt;"
+	@echo "                      <version>/assets.extra/tf_serving_warmup_requests"
+	@echo "  serving log         $(DEMO_DIR)/serve.log"
+	@$(MAKE) --no-print-directory serve-demo
+
+# Serve the pushed models (lt4rec serve, any free port), wait until it listens, rank the sample
+# request over gRPC, then stop the server with SIGTERM (graceful); the trap stops it on failure
+# too, so no server is left behind.
+serve-demo: $(STAMP)
+	@echo
+	@echo "Serving $(DEMO_DIR)/tfx/serving and ranking serving/examples/rank_request.json over gRPC"
+	@set -e; log=$(DEMO_DIR)/serve.log; \
+	$(BIN)/lt4rec serve --models $(DEMO_DIR)/tfx/serving --port 0 --host 127.0.0.1 >$$log 2>&1 & \
+	pid=$$!; trap 'kill -TERM $$pid 2>/dev/null || true; wait $$pid 2>/dev/null || true' EXIT; \
+	for i in $$(seq 1 300); do \
+	  grep -q "listening on" $$log && break; \
+	  kill -0 $$pid 2>/dev/null || { echo "lt4rec serve exited:"; cat $$log; exit 1; }; \
+	  sleep 1; \
+	done; \
+	grep -q "listening on" $$log || { echo "lt4rec serve not listening after 300 s"; exit 1; }; \
+	grep "listening on" $$log; \
+	port=$$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\):.*/\1/p' $$log | head -1); \
+	$(BIN)/lt4rec rank --target 127.0.0.1:$$port --request serving/examples/rank_request.json
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

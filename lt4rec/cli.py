@@ -24,6 +24,9 @@ SUBCOMMANDS = {
               "train one variant (Algorithm 1 for sparse ones) and export pCTR/pCVR SavedModels"),
     "pipeline": ("pipeline.cli",
                  "run the TFX pipeline locally (daily, incremental) or compile it for Kubeflow"),
+    "serve": ("serving.serve_cli",
+              "serve pCTR/pCVR models (TF Serving's gRPC API) and the Eq. 3 ranking service"),
+    "rank": ("serving.rank_cli", "rank a JSON request's candidates with a ranking server"),
     "bench": ("lt4rec.bench.cli",
               "benchmarks that print figures and save them with machine info"),
 }

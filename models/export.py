@@ -31,6 +31,8 @@ from models.layers import MaskedDense
 from models.preprocess import to_transform_inputs
 from models.ranker import MultiTaskRanker, SparseArch
 from models.tasks import CTR, CVR, OUTPUT_NAMES, TASKS
+from serving import warmup
+from serving.tf_serving_config import CONTAINER_BASE_PATH, write_tf_serving_files
 
 PCTCVR = "pctcvr"
 COMBINED = "combined"
@@ -203,11 +205,17 @@ def scorer_report(model: MultiTaskRanker, scorer: TaskScorer) -> Dict[str, int]:
 
 
 def export_models(model: MultiTaskRanker, out_dir: str, compact: bool = True,
-                  transform_output=None) -> Dict[str, dict]:
+                  transform_output=None, warmup_examples=None) -> Dict[str, dict]:
     """Writes ``out_dir/pctr``, ``out_dir/pcvr`` and ``out_dir/combined`` SavedModels.
 
     ``transform_output``: the Transform graph (``tft.TFTransformOutput``) to put in front of
     the models, when they were trained on its outputs (the pipeline); see ``ExportModule``.
+
+    For TF Serving, ``pctr`` and ``pcvr`` get ``assets.extra/tf_serving_warmup_requests``
+    (``serving.warmup``; ``warmup_examples``: serialized raw tf.Examples to use, default
+    contract-valid samples), and ``out_dir`` gets ``models.config`` and
+    ``batching_parameters.txt`` for a server whose model base path is ``/models``
+    (``serving.tf_serving_config``).
 
     Returns:
       {"pctr": report, "pcvr": report, "combined": {"bytes": n}}; each task report has
@@ -218,11 +226,13 @@ def export_models(model: MultiTaskRanker, out_dir: str, compact: bool = True,
     for t, scorer in scorers.items():
         path = os.path.join(out_dir, OUTPUT_NAMES[t])
         _save(ExportModule([scorer], transform_output), path)
+        warmup.write_warmup(path, OUTPUT_NAMES[t], warmup_examples)
         reports[OUTPUT_NAMES[t]] = dict(scorer_report(model, scorer), bytes=_dir_bytes(path),
                                         path=path)
     path = os.path.join(out_dir, COMBINED)
     _save(ExportModule(list(scorers.values()), transform_output), path)
     reports[COMBINED] = {"bytes": _dir_bytes(path), "path": path}
+    write_tf_serving_files(out_dir, CONTAINER_BASE_PATH, OUTPUT_NAMES)
     with open(os.path.join(out_dir, "export_report.json"), "w", encoding="utf-8") as fh:
         json.dump(reports, fh, indent=2)
     return reports

@@ -13,11 +13,12 @@ import dataclasses
 import json
 import os
 import time
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, List, Optional
 
 import numpy as np
 import tensorflow as tf
 
+from lt4rec.examples import encode_rows
 from models import plots
 from models.config import LT4RecConfig
 from models.data import Dataset, load_dataset, transformed_split
@@ -70,14 +71,23 @@ def train_variant(data, config: LT4RecConfig, out_dir: str, seed: int = 0,
         f"({dataset.test.size:,})")
     # Preprocess once (models/preprocess.py) rather than in every step of every epoch; the
     # exports still preprocess raw records in-graph with the same function.
+    warmup = warmup_examples(dataset.test)
     dataset = dataclasses.replace(dataset, **{
         name: transformed_split(getattr(dataset, name), config.features)
         for name in ("train", "validation", "test")})
     with make_strategy(config.trainer).scope():
-        return _train(config, dataset, out_dir, seed, say, progress, started)
+        return _train(config, dataset, out_dir, seed, say, progress, started, warmup)
 
 
-def _train(config, dataset, out_dir, seed, say, progress, started) -> Dict:
+def warmup_examples(split, n: int = 64) -> List[bytes]:
+    """The first ``n`` rows of a raw split as serialized tf.Examples: the exports' TF Serving
+    warm-up requests (``serving.warmup``) are then real log records."""
+    columns = {k: [x.decode("utf-8") if isinstance(x, bytes) else x
+                   for x in v[:n].numpy().tolist()] for k, v in split.features.items()}
+    return list(encode_rows(columns))
+
+
+def _train(config, dataset, out_dir, seed, say, progress, started, warmup=None) -> Dict:
     """The body of ``train_variant``, inside the distribution strategy's scope."""
     model = build_model(config, dataset.train.features)
     result: Dict = {"variant": config.variant, "seed": seed, "config": config.to_dict(),
@@ -98,7 +108,8 @@ def _train(config, dataset, out_dir, seed, say, progress, started) -> Dict:
     say("evaluating")
     result["metrics"] = evaluate(model, dataset, config)
     say("exporting SavedModels")
-    result["export"] = export_models(model, os.path.join(out_dir, "export"))
+    result["export"] = export_models(model, os.path.join(out_dir, "export"),
+                                     warmup_examples=warmup)
     if model.masked_layers:
         title = f"{config.variant} seed {seed}"
         plots.plot_pruning_curves(result["mask_search"],

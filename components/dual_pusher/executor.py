@@ -3,6 +3,9 @@
 Only a blessed model is pushed. Both SavedModels go out under one version number (greater
 than any version already there), each copied to a hidden temporary folder first and renamed
 into place, so a TF Serving file-system poller never sees half a model. Earlier versions stay.
+Each version carries its warm-up records (``assets.extra/``, written by the export), and the
+serving root gets TF Serving's ``models.config`` (base path: the root's absolute path) and
+``batching_parameters.txt`` (``serving.tf_serving_config``).
 """
 
 import os
@@ -14,6 +17,7 @@ from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 
 from models.tasks import OUTPUT_NAMES
+from serving.tf_serving_config import write_tf_serving_files
 
 
 def next_version(serving_root: str) -> int:
@@ -35,6 +39,7 @@ def push(model_uri: str, serving_root: str) -> int:
         shutil.rmtree(staging, ignore_errors=True)
         shutil.copytree(os.path.join(model_uri, name), staging)
         os.replace(staging, os.path.join(target_dir, str(version)))
+    write_tf_serving_files(serving_root, os.path.abspath(serving_root), OUTPUT_NAMES)
     return version
 
 

@@ -13,6 +13,8 @@ import importlib
 
 # name -> (module, one-line help); a benchmark module has add_arguments(parser) and main(args).
 BENCHMARKS = {
+    "serve": ("serving.bench",
+              "ranking p50/p99 and requests/s over gRPC next to the in-process SavedModel call"),
 }
 
 

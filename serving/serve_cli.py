@@ -1,0 +1,115 @@
+"""Serve the pushed pCTR/pCVR models and the ranking service over gRPC.
+
+  lt4rec serve --models DIR [--port 8500]          model service + ranking service, one port
+  lt4rec serve --models DIR --models-only          TF Serving's API only (PredictionService,
+                                                   ModelService.GetModelStatus)
+  lt4rec serve --target HOST:PORT [--port 8600]    ranking service in front of another model
+                                                   server (TF Serving, or the line above)
+
+DIR is a serving root as DualPusher writes it: DIR/pctr/<version>/, DIR/pcvr/<version>/. The
+newest version of each is loaded (with its warm-up records replayed) before the port opens;
+DIR is re-scanned every --poll-interval seconds and a new version is swapped in once fully
+loaded, without failing a request. Ranking: rankscore = pCTR^a * pCVR^b * video_length^c.
+SIGTERM or Ctrl-C stops gracefully: new calls are refused, in-flight ones finish (--grace).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--models", metavar="DIR",
+                       help="serving root holding pctr/<version>/ and pcvr/<version>/")
+    where.add_argument("--target", metavar="HOST:PORT",
+                       help="serve only the ranking service, calling this model server")
+    parser.add_argument("--models-only", action="store_true",
+                        help="with --models: no ranking service, TF Serving's API only")
+    parser.add_argument("--port", type=int, default=8500,
+                        help="port to listen on (default 8500, TF Serving's gRPC port; 0: any)")
+    parser.add_argument("--host", default="0.0.0.0",
+                        help="interface to bind (default every interface; 127.0.0.1: local only)")
+    rank = parser.add_argument_group("ranking (Eq. 3)")
+    rank.add_argument("--a", type=float, default=1.0, help="pCTR exponent (default 1)")
+    rank.add_argument("--b", type=float, default=1.0, help="pCVR exponent (default 1)")
+    rank.add_argument("--c", type=float, default=1.0, help="video length exponent (default 1: "
+                                                           "a=b=c=1 ranks by expected watch time)")
+    rank.add_argument("--max-candidates", type=int, default=1000,
+                      help="more candidates per request is RESOURCE_EXHAUSTED (default 1000)")
+    rank.add_argument("--model-timeout", type=float, default=10.0,
+                      help="deadline of each model call, seconds (default 10)")
+    ops = parser.add_argument_group("operation")
+    ops.add_argument("--poll-interval", type=float, default=2.0,
+                     help="seconds between scans of DIR for new versions (default 2)")
+    ops.add_argument("--keep-versions", type=int, default=1,
+                     help="newest versions per model kept loaded (default 1, as TF Serving)")
+    ops.add_argument("--max-batch-size", type=int, default=4096,
+                     help="most examples per model call; more is RESOURCE_EXHAUSTED")
+    ops.add_argument("--inference-threads", type=int, default=4,
+                     help="threads running TensorFlow (default 4)")
+    ops.add_argument("--max-concurrent-rpcs", type=int, default=256,
+                     help="calls admitted at once; more get RESOURCE_EXHAUSTED (default 256)")
+    ops.add_argument("--grace", type=float, default=10.0,
+                     help="seconds shutdown waits for in-flight calls (default 10)")
+
+
+def config_from_args(args: argparse.Namespace):
+    """The ``ServerConfig`` of the command line (ValueError on a bad combination)."""
+    from serving.inference import Limits
+    from serving.ranking import RankingConfig
+    from serving.server import ServerConfig
+
+    if args.models_only and args.models is None:
+        raise ValueError("--models-only needs --models DIR")
+    ranking = None if args.models_only else RankingConfig(
+        a=args.a, b=args.b, c=args.c, max_candidates=args.max_candidates,
+        timeout_s=args.model_timeout)
+    return ServerConfig(port=args.port, host=args.host, models_dir=args.models,
+                        target=args.target, ranking=ranking, poll_interval_s=args.poll_interval,
+                        keep_versions=args.keep_versions,
+                        limits=Limits(max_batch_size=args.max_batch_size),
+                        inference_threads=args.inference_threads,
+                        max_concurrent_rpcs=args.max_concurrent_rpcs, grace_s=args.grace)
+
+
+def _describe(server) -> str:
+    cfg = server.config
+    parts = []
+    if server.registry is not None:
+        models = ", ".join(f"{m.name} v{m.version}" for m in
+                           (server.registry.get(n) for n in server.registry.names))
+        parts.append(f"models {models} from {cfg.models_dir}")
+    if cfg.ranking is not None:
+        r = cfg.ranking
+        parts.append(f"ranking a={r.a:g} b={r.b:g} c={r.c:g} (models at "
+                     f"{cfg.target or 'this server'})")
+    return "; ".join(parts)
+
+
+def main(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    from serving.server import Server
+
+    server = Server(config_from_args(args))
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        port = server.start()
+    except OSError as err:
+        if isinstance(err, FileNotFoundError):
+            raise
+        print(f"lt4rec serve: error: {err}", file=sys.stderr)
+        return 2
+    print(f"lt4rec serve: listening on {args.host}:{port}: {_describe(server)}", flush=True)
+    stop.wait()
+    print(f"lt4rec serve: stopping; in-flight calls get up to {server.config.grace_s:g}s",
+          file=sys.stderr, flush=True)
+    server.stop()
+    print("lt4rec serve: stopped", file=sys.stderr, flush=True)
+    return 0

@@ -1,0 +1,220 @@
+"""Server assembly: model service and/or ranking service on one port, graceful shutdown.
+
+Three shapes (``ServerConfig``):
+
+* models + ranking (``lt4rec serve --models DIR``): PredictionService, ModelService and
+  RankingService on ``port``. The ranking service reaches the model service over gRPC like any
+  client, through a second listener on an ephemeral 127.0.0.1 port that serves Predict only;
+  so while the public port drains on shutdown (it refuses new calls), ranking requests already
+  in flight still get their model calls answered.
+* models only (``--models-only``): PredictionService and ModelService.
+* ranking only (``--target HOST:PORT``): RankingService in front of another model server
+  (TF Serving or ``lt4rec serve --models-only``).
+
+The gRPC server is ``grpc.aio`` on its own event-loop thread; TensorFlow runs in a thread pool
+of ``inference_threads``. ``max_concurrent_rpcs`` bounds what is admitted at once (beyond it
+clients get RESOURCE_EXHAUSTED instead of the server queueing without limit);
+``max_message_mb`` bounds a request's size (RESOURCE_EXHAUSTED from gRPC itself). ``stop``
+refuses new calls, lets in-flight ones finish for up to ``grace_s``, then releases everything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import dataclasses
+import logging
+import threading
+from typing import Optional
+
+import grpc
+
+from serving.inference import Limits
+from serving.ranking import RankingConfig
+
+_LOG = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class ServerConfig:
+    """What one server process serves and how (see the module docstring).
+
+    Attributes:
+      port: the public port (0: any free port; ``Server.port`` tells which).
+      host: the interface to bind (``0.0.0.0``: every interface; tests use 127.0.0.1).
+      models_dir: serving root with ``<name>/<version>/``; None: no model service.
+      target: the model server the ranking service calls; None: this server's models.
+      ranking: the ranking service's config; None: no ranking service.
+      poll_interval_s: how often the model folders are scanned for new versions.
+      keep_versions: how many newest versions per model stay loaded.
+      limits: model-service request limits.
+      inference_threads: threads running TensorFlow.
+      max_concurrent_rpcs: calls admitted at once; more get RESOURCE_EXHAUSTED.
+      max_message_mb: largest request or response, MiB.
+      grace_s: how long shutdown waits for in-flight calls.
+    """
+    port: int = 8500
+    host: str = "0.0.0.0"
+    models_dir: Optional[str] = None
+    target: Optional[str] = None
+    ranking: Optional[RankingConfig] = RankingConfig()
+    poll_interval_s: float = 2.0
+    keep_versions: int = 1
+    limits: Limits = Limits()
+    inference_threads: int = 4
+    max_concurrent_rpcs: int = 256
+    max_message_mb: int = 64
+    grace_s: float = 10.0
+
+    def __post_init__(self):
+        if self.models_dir is None and (self.ranking is None or self.target is None):
+            raise ValueError("nothing to serve: give a models directory, or a ranking service "
+                             "with a --target model server")
+        if self.models_dir is not None and self.target is not None:
+            raise ValueError("give either a models directory or a --target model server, "
+                             "not both")
+        for name in ("inference_threads", "max_concurrent_rpcs", "max_message_mb"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"`{name}` must be >= 1. Received: {name}={getattr(self, name)}")
+
+    def grpc_options(self):
+        size = self.max_message_mb * 1024 * 1024
+        return [("grpc.max_send_message_length", size), ("grpc.max_receive_message_length", size)]
+
+
+class Server:
+    """A running server; ``start`` returns once the models are loaded and the port is open.
+
+    Example:
+      >>> server = Server(ServerConfig(port=0, models_dir="demo_output/tfx/serving"))
+      >>> server.start(); print(server.port); server.stop()
+    """
+
+    def __init__(self, config: ServerConfig, loader=None):
+        self.config = config
+        self._loader = loader  # (name, version, path) -> LoadedModel; default load_model
+        self.registry = None
+        self.port: Optional[int] = None
+        self._loop = asyncio.new_event_loop()
+        self._thread: Optional[threading.Thread] = None
+        self._ready = threading.Event()
+        self._error: Optional[BaseException] = None
+        self._servers = []  # public first
+        self._channel = None
+        self._executor: Optional[concurrent.futures.ThreadPoolExecutor] = None
+        self._stopped: Optional[asyncio.Event] = None
+
+    def _load_models(self) -> None:
+        from models.tasks import OUTPUT_NAMES
+        from serving.model_registry import ModelRegistry
+
+        cfg = self.config
+        kwargs = {"loader": self._loader} if self._loader is not None else {}
+        self.registry = ModelRegistry(cfg.models_dir, OUTPUT_NAMES, cfg.keep_versions, **kwargs)
+        self.registry.poll_once()
+        self.registry.require_loaded()
+
+    def _new_server(self, max_concurrent_rpcs: int):
+        # gRPC sets SO_REUSEPORT by default: a second server on a taken port would silently
+        # share its traffic; refuse instead.
+        return grpc.aio.server(options=self.config.grpc_options() + [("grpc.so_reuseport", 0)],
+                               maximum_concurrent_rpcs=max_concurrent_rpcs)
+
+    async def _serve(self) -> None:
+        from serving.model_server import ModelStatusServicer, PredictionServicer
+        from serving.protos import rank_pb2_grpc
+        from serving.ranking import RankingServicer
+        from tensorflow_serving.apis import model_service_pb2_grpc, prediction_service_pb2_grpc
+
+        cfg = self.config
+        public = self._new_server(cfg.max_concurrent_rpcs)
+        self._servers.append(public)
+        target = cfg.target
+        if cfg.models_dir is not None:
+            predict = PredictionServicer(self.registry, cfg.limits, self._executor)
+            prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(predict, public)
+            model_service_pb2_grpc.add_ModelServiceServicer_to_server(
+                ModelStatusServicer(self.registry), public)
+            if cfg.ranking is not None:
+                # each admitted Rank makes two model calls
+                internal = self._new_server(2 * cfg.max_concurrent_rpcs)
+                prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(predict,
+                                                                                   internal)
+                target = f"127.0.0.1:{internal.add_insecure_port('127.0.0.1:0')}"
+                await internal.start()
+                self._servers.append(internal)
+        if cfg.ranking is not None:
+            self._channel = grpc.aio.insecure_channel(target, options=cfg.grpc_options())
+            rank_pb2_grpc.add_RankingServiceServicer_to_server(
+                RankingServicer(cfg.ranking, self._channel, target), public)
+        try:
+            self.port = public.add_insecure_port(f"{cfg.host}:{cfg.port}")
+        except RuntimeError:
+            self.port = 0
+        if not self.port:
+            for server in self._servers[1:]:
+                await server.stop(0)
+            raise OSError(f"cannot bind {cfg.host}:{cfg.port} (is the port in use?)")
+        await public.start()
+        self._stopped = asyncio.Event()
+        self._ready.set()
+        await self._stopped.wait()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_until_complete(self._serve())
+        except BaseException as err:  # noqa: BLE001  (reported to start())
+            self._error = err
+            self._ready.set()
+
+    def start(self, timeout_s: float = 120.0) -> int:
+        """Loads the models (when serving them), opens the port; returns the port.
+
+        Raises:
+          FileNotFoundError: a model has no loadable version.
+          OSError: the port cannot be bound.
+        """
+        cfg = self.config
+        self._executor = concurrent.futures.ThreadPoolExecutor(cfg.inference_threads,
+                                                               thread_name_prefix="inference")
+        if cfg.models_dir is not None:
+            try:
+                self._load_models()
+            except BaseException:
+                self._shutdown_sync()
+                raise
+        self._thread = threading.Thread(target=self._run, name="grpc-server", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout_s):
+            raise TimeoutError(f"server did not start within {timeout_s}s")
+        if self._error is not None:
+            self._shutdown_sync()
+            raise self._error
+        if self.registry is not None:
+            self.registry.start_polling(cfg.poll_interval_s)
+        return self.port
+
+    async def _stop(self, grace_s: float) -> None:
+        for server in self._servers:  # public first: it drains while internal still answers
+            await server.stop(grace_s)
+        if self._channel is not None:
+            await self._channel.close()
+        self._stopped.set()
+
+    def stop(self, grace_s: Optional[float] = None) -> None:
+        """Refuses new calls, waits up to ``grace_s`` for in-flight ones, releases everything."""
+        grace = self.config.grace_s if grace_s is None else grace_s
+        if self._thread is not None and self._thread.is_alive() and self._stopped is not None:
+            asyncio.run_coroutine_threadsafe(self._stop(grace), self._loop).result(grace + 30)
+        self._shutdown_sync()
+
+    def _shutdown_sync(self) -> None:
+        if self._thread is not None:
+            self._thread.join(30)
+        if self.registry is not None:
+            self.registry.stop()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+        if not self._loop.is_closed() and not self._loop.is_running():
+            self._loop.close()
