@@ -13,6 +13,15 @@ import importlib
 
 # name -> (module, one-line help); a benchmark module has add_arguments(parser) and main(args).
 BENCHMARKS = {
+    "train": ("lt4rec.bench.train",
+              "steady-state training examples/s per variant vs a dense reference (mask overhead)"),
+    "masks": ("lt4rec.bench.masks",
+              "Algorithm 1's mask search wall time as a multiple of one final training run"),
+    "ingest": ("lt4rec.bench.ingest",
+               "LogExampleGen and Transform rows/s on simulated logs (TFX LocalDagRunner)"),
+    "export": ("lt4rec.bench.export",
+               "serving_default latency per batch of 1/100/500 tf.Examples: dense vs sparse "
+               "pCTR/pCVR exports"),
 }
 
 

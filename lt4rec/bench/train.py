@@ -1,0 +1,124 @@
+"""Steady-state training throughput (examples/s) per variant, and the masks' overhead.
+
+Each variant trains on the same simulated logs (train split of DAYS x ROWS_PER_DAY) with the
+trainer that `lt4rec train` runs (models.training.Trainer.fit: its batching, its per-task
+optimizers, trainer.mode). First WARMUP_BATCHES batches are run and not timed (tf.function
+tracing of each task's step, first touches of the embedding tables); then WINDOWS timed windows
+of WINDOW_BATCHES batches each; a window's figure is examples trained / seconds, and the
+variant's figure is the median over windows, with min, max and spread.
+
+The dense reference is the `hard_share` config with the same overrides: the same shared
+embeddings and cross layer, and for the task of each step an MLP with sNET's hidden units made
+of the same layer class with no mask (x @ W + b), trained by the same Trainer, batch size and
+Adam. Per step it does the work of `sparse_weight` minus the mask multiplies, so
+mask_overhead_ratio = reference examples/s / variant examples/s (1.0 = masks are free; 1.2 =
+steps take 20% longer). Other variants get throughput_vs_dense = variant / reference.
+
+On GPUs or TPUs: --config with {"trainer": {"distribution": "mirrored", "batch_size": N}}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Dict
+
+from lt4rec.bench import common, workload
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--variants", default=",".join(workload.TRAIN_VARIANTS),
+                        help="comma-separated variants (default: %(default)s); the dense "
+                             f"reference ({workload.DENSE_REFERENCE}) is always measured")
+    workload.add_data_arguments(parser, days=3, rows_per_day=60_000)
+    workload.add_config_argument(parser)
+    parser.add_argument("--warmup-batches", type=int, default=30,
+                        help="untimed batches before the windows (30)")
+    parser.add_argument("--windows", type=int, default=5, help="timed windows (5)")
+    parser.add_argument("--window-batches", type=int, default=40,
+                        help="batches per timed window (40)")
+
+
+def measure_variant(config, train, warmup_batches: int, windows: int, window_batches: int,
+                    seed: int = 0) -> Dict[str, object]:
+    """Builds ``config``'s model under its strategy and times ``Trainer.fit`` windows.
+
+    Args:
+      config: ``LT4RecConfig``; train: a transformed ``Split``.
+    Returns:
+      {"examples_per_s": rate_summary, "warmup_seconds", "batch_size", "params",
+       "examples_per_epoch"}.
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    from models.distribution import make_strategy
+    from models.ranker import build_model
+    from models.training import Trainer
+
+    tf.keras.utils.set_random_seed(seed)
+    with make_strategy(config.trainer).scope():
+        model = build_model(config, train.features)
+        trainer = Trainer(model, config, train, seed=seed)
+        bs = config.trainer.batch_size
+        per_epoch = sum(len(rows) for _, rows in trainer.epoch_plan(
+            [0, 1], 1.0)) if trainer.mode == "alternate" else train.size
+        epochs_of = lambda batches: batches * bs / per_epoch  # noqa: E731
+        started = time.perf_counter()
+        trainer.fit(epochs_of(warmup_batches))
+        warmup_s = time.perf_counter() - started
+        rates = []
+        for _ in range(windows):
+            before = trainer.examples_seen
+            trainer.fit(epochs_of(window_batches))
+            rates.append((trainer.examples_seen - before) / max(trainer.seconds, 1e-9))
+    params = int(sum(np.prod(v.shape) for v in model.trainable_variables))
+    return {"examples_per_s": common.rate_summary(rates), "warmup_seconds": warmup_s,
+            "batch_size": bs, "mode": trainer.mode, "trainable_params": params,
+            "examples_per_epoch": int(per_epoch)}
+
+
+def main(args: argparse.Namespace) -> int:
+    variants = workload.parse_variants(args.variants)
+    if min(args.windows, args.window_batches) < 1 or args.warmup_batches < 0:
+        raise ValueError("--windows and --window-batches must be >= 1, --warmup-batches >= 0")
+    reference = workload.DENSE_REFERENCE
+    configs = {v: workload.variant_config(v, args.config) for v in [reference] + variants}
+    results: Dict[str, dict] = {}
+    with workload.simulated_logs(args.days, args.rows_per_day, args.seed) as logs:
+        train = workload.load_transformed(logs, configs[reference]).train
+        for name, config in configs.items():
+            if name in results:
+                continue
+            print(f"bench train: {name} ...", file=sys.stderr, flush=True)
+            results[name] = measure_variant(config, train, args.warmup_batches, args.windows,
+                                            args.window_batches, args.seed)
+            results[name].update(sharing=config.model.sharing,
+                                 hidden_units=list(config.model.hidden_units))
+    ref_rate = results[reference]["examples_per_s"]["median"]
+    for name, r in results.items():
+        rate = r["examples_per_s"]["median"]
+        r["throughput_vs_dense"] = rate / ref_rate
+        if configs[name].model.is_sparse:
+            r["mask_overhead_ratio"] = ref_rate / rate
+    rows = [[name + (" (dense reference)" if name == reference else ""),
+             r["examples_per_s"]["median"], r["examples_per_s"]["min"],
+             r["examples_per_s"]["max"], round(r["examples_per_s"]["spread_pct"], 1),
+             round(r["throughput_vs_dense"], 3),
+             round(r["mask_overhead_ratio"], 3) if "mask_overhead_ratio" in r else "-"]
+            for name, r in results.items()]
+    print(common.format_table(["variant", "examples/s (median)", "min", "max", "spread %",
+                               "vs dense", "mask overhead"], rows))
+    result = {"variants": results, "dense_reference": {
+        "variant": reference,
+        "what": "hard_share config with the same overrides: shared embeddings + cross, per "
+                "task an unmasked MLP of sNET's hidden units (MaskedDense with mask_type=None), "
+                "same Trainer, batch size and Adam"},
+        "data": {"days": args.days, "rows_per_day": args.rows_per_day, "seed": args.seed,
+                 "train_rows": train.size, "train_clicks": int(len(train.clicked_index))},
+        "timing": {"warmup_batches": args.warmup_batches, "windows": args.windows,
+                   "window_batches": args.window_batches}}
+    path = common.write_result("train", result, args.out_dir or common.DEFAULT_OUT_DIR)
+    print(f"wrote {path}")
+    return 0
