@@ -1,9 +1,9 @@
 """Serving latency of the exports: dense reference vs S-Weight and compacted S-Neuron.
 
 Trains `hard_share` (the dense reference: shared embeddings + cross, per task an unmasked MLP
-of sNET's hidden units), `sparse_weight` and `sparse_neuron` with models.run.train_variant
-(the code behind `lt4rec train`: Algorithm 1 for the sparse ones, exports with masks baked in,
-S-Neuron compacted) on simulated logs, loads each pCTR and pCVR SavedModel in this process and
+of sNET's hidden units) and the --variants (`sparse_weight`, `sparse_neuron`) with
+models.run.train_variant (the code behind `lt4rec train`: Algorithm 1 for the sparse ones,
+exports with masks baked in, S-Neuron compacted) on simulated logs, loads each pCTR and pCVR SavedModel in this process and
 calls its `serving_default` signature on batches of serialized tf.Examples of the test day
 (as LogExampleGen writes them) of each BATCH_SIZE. Per export and batch size: WARMUP untimed
 calls, then CALLS timed calls (interleaved across exports in rounds, so load from other
@@ -24,12 +24,16 @@ from typing import Dict, List
 
 from lt4rec.bench import common, workload
 
-EXPORT_VARIANTS = (workload.DENSE_REFERENCE, "sparse_weight", "sparse_neuron")
+SPARSE_VARIANTS = ("sparse_weight", "sparse_neuron")
 REPORT_KEYS = ("nonzero_params", "dense_params", "flops", "executed_flops", "dense_flops",
                "bytes")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--variants", default=",".join(SPARSE_VARIANTS),
+                        help="comma-separated variants to export next to the dense reference "
+                             f"({workload.DENSE_REFERENCE}, always exported); default "
+                             "%(default)s")
     parser.add_argument("--batch-sizes", default="1,100,500",
                         help="examples per call, comma-separated (%(default)s)")
     parser.add_argument("--calls", type=int, default=200,
@@ -86,12 +90,14 @@ def main(args: argparse.Namespace) -> int:
     if not batch_sizes or min(batch_sizes) < 1 or args.calls < 1 or args.warmup < 0:
         raise ValueError(f"--batch-sizes must be positive integers, --calls >= 1, --warmup >= 0."
                          f" Received: {args.batch_sizes!r}, {args.calls}, {args.warmup}")
-    configs = {v: workload.variant_config(v, args.config) for v in EXPORT_VARIANTS}
+    variants = [workload.DENSE_REFERENCE] + [
+        v for v in workload.parse_variants(args.variants) if v != workload.DENSE_REFERENCE]
+    configs = {v: workload.variant_config(v, args.config) for v in variants}
     reports, paths, picked = {}, {}, {}
     with workload.simulated_logs(args.days, args.rows_per_day, args.seed) as logs, \
             tempfile.TemporaryDirectory(prefix="lt4rec_bench_export_") as out:
         from models.data import load_dataset
-        dataset = load_dataset(logs, configs[EXPORT_VARIANTS[0]].trainer)
+        dataset = load_dataset(logs, configs[workload.DENSE_REFERENCE].trainer)
         examples = _test_examples(logs, max(batch_sizes))
         for name, config in configs.items():
             print(f"bench export: training {name} ...", file=sys.stderr, flush=True)
