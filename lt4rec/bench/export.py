@@ -5,7 +5,8 @@ of sNET's hidden units) and the --variants (`sparse_weight`, `sparse_neuron`) wi
 models.run.train_variant (the code behind `lt4rec train`: Algorithm 1 for the sparse ones,
 exports with masks baked in, S-Neuron compacted) on simulated logs, loads each pCTR and pCVR SavedModel in this process and
 calls its `serving_default` signature on batches of serialized tf.Examples of the test day
-(as LogExampleGen writes them) of each BATCH_SIZE. Per export and batch size: WARMUP untimed
+(as LogExampleGen writes them) of each BATCH_SIZE. The sparse variants' mask pick is held to
+at least --min-sparsity (a pruned net; the automatic pick may keep the unpruned round). Per export and batch size: WARMUP untimed
 calls, then CALLS timed calls (interleaved across exports in rounds, so load from other
 processes hits every export alike); latency p50/p99 in ms and examples/s = batch / mean
 latency, plus the export report's parameter and FLOP counts (`flops` counts nonzero
@@ -16,6 +17,7 @@ multiply-adds, `executed_flops` what the dense kernels execute). Client-side gRP
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import tempfile
@@ -40,6 +42,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="timed calls per export and batch size (200)")
     parser.add_argument("--warmup", type=int, default=10,
                         help="untimed calls per export and batch size (10)")
+    parser.add_argument("--min-sparsity", type=float, default=0.45,
+                        help="the sparse variants' pruning.min_sparsity: the picked round must "
+                             "be at least this sparse (if any round is), so the exports are "
+                             "pruned nets; 0 = keep the config's (automatic pick) (0.45)")
     workload.add_data_arguments(parser, days=4, rows_per_day=20_000)
     workload.add_config_argument(parser)
 
@@ -93,6 +99,10 @@ def main(args: argparse.Namespace) -> int:
     variants = [workload.DENSE_REFERENCE] + [
         v for v in workload.parse_variants(args.variants) if v != workload.DENSE_REFERENCE]
     configs = {v: workload.variant_config(v, args.config) for v in variants}
+    if args.min_sparsity > 0:
+        configs = {v: (dataclasses.replace(c, pruning=dataclasses.replace(
+            c.pruning, min_sparsity=args.min_sparsity)) if c.model.is_sparse else c)
+            for v, c in configs.items()}
     reports, paths, picked = {}, {}, {}
     with workload.simulated_logs(args.days, args.rows_per_day, args.seed) as logs, \
             tempfile.TemporaryDirectory(prefix="lt4rec_bench_export_") as out:
@@ -110,7 +120,7 @@ def main(args: argparse.Namespace) -> int:
                 paths[f"{name}/{task}"] = run["export"][task]["path"]
         print("bench export: timing serving_default ...", file=sys.stderr, flush=True)
         latency = time_exports(paths, examples, batch_sizes, args.calls, args.warmup)
-    result = {"exports": {}, "batch_sizes": batch_sizes,
+    result = {"exports": {}, "batch_sizes": batch_sizes, "min_sparsity": args.min_sparsity,
               "dense_reference": workload.DENSE_REFERENCE,
               "data": {"days": args.days, "rows_per_day": args.rows_per_day, "seed": args.seed}}
     rows = []

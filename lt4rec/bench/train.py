@@ -4,8 +4,10 @@ Each variant trains on the same simulated logs (train split of DAYS x ROWS_PER_D
 trainer that `lt4rec train` runs (models.training.Trainer.fit: its batching, its per-task
 optimizers, trainer.mode). First WARMUP_BATCHES batches are run and not timed (tf.function
 tracing of each task's step, first touches of the embedding tables); then WINDOWS timed windows
-of WINDOW_BATCHES batches each; a window's figure is examples trained / seconds, and the
-variant's figure is the median over windows, with min, max and spread.
+of WINDOW_BATCHES batches each, interleaved across variants (window 1 of every variant, then
+window 2, ...) so load from other processes hits all alike; a window's figure is examples
+trained / seconds, and the variant's figure is the median over windows, with min, max and
+spread.
 
 The dense reference is the `hard_share` config with the same overrides: the same shared
 embeddings and cross layer, and for the task of each step an MLP with sNET's hidden units made
@@ -40,43 +42,55 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="batches per timed window (40)")
 
 
-def measure_variant(config, train, warmup_batches: int, windows: int, window_batches: int,
-                    seed: int = 0) -> Dict[str, object]:
-    """Builds ``config``'s model under its strategy and times ``Trainer.fit`` windows.
+def measure_variants(configs, train, warmup_batches: int, windows: int, window_batches: int,
+                     seed: int = 0) -> Dict[str, Dict[str, object]]:
+    """Times ``Trainer.fit`` windows of every config's model on ``train``, interleaved.
+
+    Every model is built and warmed up first; then window w of every variant runs before
+    window w + 1 of any, so a change in the machine's load hits all variants alike and the
+    ratios between them stay fair.
 
     Args:
-      config: ``LT4RecConfig``; train: a transformed ``Split``.
+      configs: {name: LT4RecConfig} (one distribution strategy: the first config's).
+      train: a transformed ``Split``.
     Returns:
-      {"examples_per_s": rate_summary, "warmup_seconds", "batch_size", "params",
-       "examples_per_epoch"}.
+      {name: {"examples_per_s": rate_summary, "warmup_seconds", "batch_size", "mode",
+      "trainable_params", "examples_per_epoch"}}.
     """
     import numpy as np
     import tensorflow as tf
 
     from models.distribution import make_strategy
     from models.ranker import build_model
+    from models.tasks import TASKS
     from models.training import Trainer
 
     tf.keras.utils.set_random_seed(seed)
-    with make_strategy(config.trainer).scope():
-        model = build_model(config, train.features)
-        trainer = Trainer(model, config, train, seed=seed)
-        bs = config.trainer.batch_size
-        per_epoch = sum(len(rows) for _, rows in trainer.epoch_plan(
-            [0, 1], 1.0)) if trainer.mode == "alternate" else train.size
-        epochs_of = lambda batches: batches * bs / per_epoch  # noqa: E731
-        started = time.perf_counter()
-        trainer.fit(epochs_of(warmup_batches))
-        warmup_s = time.perf_counter() - started
-        rates = []
-        for _ in range(windows):
-            before = trainer.examples_seen
-            trainer.fit(epochs_of(window_batches))
-            rates.append((trainer.examples_seen - before) / max(trainer.seconds, 1e-9))
-    params = int(sum(np.prod(v.shape) for v in model.trainable_variables))
-    return {"examples_per_s": common.rate_summary(rates), "warmup_seconds": warmup_s,
-            "batch_size": bs, "mode": trainer.mode, "trainable_params": params,
-            "examples_per_epoch": int(per_epoch)}
+    first = next(iter(configs.values()))
+    out, trainers, epochs_per_batch = {}, {}, {}
+    with make_strategy(first.trainer).scope():
+        for name, config in configs.items():
+            print(f"bench train: building and warming up {name}", file=sys.stderr, flush=True)
+            trainer = Trainer(build_model(config, train.features), config, train, seed=seed)
+            per_epoch = sum(len(rows) for _, rows in trainer.epoch_plan(TASKS))
+            epochs_per_batch[name] = config.trainer.batch_size / per_epoch
+            started = time.perf_counter()
+            trainer.fit(warmup_batches * epochs_per_batch[name])
+            params = int(sum(np.prod(v.shape) for v in trainer.model.trainable_variables))
+            out[name] = {"warmup_seconds": time.perf_counter() - started,
+                         "batch_size": config.trainer.batch_size, "mode": trainer.mode,
+                         "trainable_params": params, "examples_per_epoch": int(per_epoch)}
+            trainers[name] = trainer
+        rates = {name: [] for name in configs}
+        for w in range(windows):
+            print(f"bench train: window {w + 1}/{windows}", file=sys.stderr, flush=True)
+            for name, trainer in trainers.items():
+                before = trainer.examples_seen
+                trainer.fit(window_batches * epochs_per_batch[name])
+                rates[name].append((trainer.examples_seen - before) / max(trainer.seconds, 1e-9))
+    for name in configs:
+        out[name]["examples_per_s"] = common.rate_summary(rates[name])
+    return out
 
 
 def main(args: argparse.Namespace) -> int:
@@ -85,17 +99,13 @@ def main(args: argparse.Namespace) -> int:
         raise ValueError("--windows and --window-batches must be >= 1, --warmup-batches >= 0")
     reference = workload.DENSE_REFERENCE
     configs = {v: workload.variant_config(v, args.config) for v in [reference] + variants}
-    results: Dict[str, dict] = {}
     with workload.simulated_logs(args.days, args.rows_per_day, args.seed) as logs:
         train = workload.load_transformed(logs, configs[reference]).train
-        for name, config in configs.items():
-            if name in results:
-                continue
-            print(f"bench train: {name} ...", file=sys.stderr, flush=True)
-            results[name] = measure_variant(config, train, args.warmup_batches, args.windows,
-                                            args.window_batches, args.seed)
-            results[name].update(sharing=config.model.sharing,
-                                 hidden_units=list(config.model.hidden_units))
+        results = measure_variants(configs, train, args.warmup_batches, args.windows,
+                                   args.window_batches, args.seed)
+    for name, config in configs.items():
+        results[name].update(sharing=config.model.sharing,
+                             hidden_units=list(config.model.hidden_units))
     ref_rate = results[reference]["examples_per_s"]["median"]
     for name, r in results.items():
         rate = r["examples_per_s"]["median"]
