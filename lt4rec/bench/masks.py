@@ -7,7 +7,8 @@ strategy, run models.lottery.search_masks (warm-up -> theta, then per task ROUND
 exactly as `lt4rec train` does it (a fresh Trainer from theta through the picked masks,
 trainer.epochs epochs). multiple = search seconds / final training seconds. Both include their
 own tf.function tracing (the search builds one Trainer for the warm-up and one per task, and
-each traces its steps), as a real run pays it.
+each traces its steps), as a real run pays it; a throwaway model trains a few untimed batches
+first, so the first variant does not also pay the process's TensorFlow start-up.
 
 The search trains warmup_epochs epochs on both tasks' samples plus ROUNDS epochs of each task's
 samples, the final run `epochs` epochs of both, so `epoch_multiple` =
