@@ -46,13 +46,15 @@ def test_bench_train_reports_rates_and_mask_overhead(tmp_path, tiny_config_file)
     assert set(variants) == {"hard_share", "sparse_weight"}
     assert result["dense_reference"]["variant"] == "hard_share"
     for r in variants.values():
-        rates = r["examples_per_s"]
-        assert rates["windows"] == 2 and len(rates["values"]) == 2
-        assert all(_positive(v) for v in rates["values"]) and _positive(rates["median"])
+        for clock in ("examples_per_s", "examples_per_cpu_s"):
+            rates = r[clock]
+            assert rates["windows"] == 2 and len(rates["values"]) == 2
+            assert all(_positive(v) for v in rates["values"]) and _positive(rates["median"])
         assert r["batch_size"] == 256
     assert variants["hard_share"]["throughput_vs_dense"] == 1.0
-    assert _positive(variants["sparse_weight"]["mask_overhead_ratio"])
-    assert "mask_overhead_ratio" not in variants["hard_share"]
+    for key in ("mask_overhead_ratio", "mask_overhead_ratio_cpu"):
+        assert _positive(variants["sparse_weight"][key])
+        assert key not in variants["hard_share"]
 
 
 def test_bench_masks_reports_search_as_a_multiple_of_training(tmp_path, tiny_config_file):
