@@ -75,10 +75,9 @@ def time_exports(paths: Dict[str, str], examples: List[bytes], batch_sizes: List
             for _ in range(warmup):
                 fn(examples=batch)
         seconds = {name: [] for name in fns}
-        per_round = max(calls // rounds, 1)
-        for _ in range(rounds):
+        for r in range(rounds):  # ``calls`` in all, spread over the rounds
             for name, fn in fns.items():
-                for _ in range(per_round):
+                for _ in range(calls // rounds + (r < calls % rounds)):
                     started = time.perf_counter()
                     _ = {k: v.numpy() for k, v in fn(examples=batch).items()}
                     seconds[name].append(time.perf_counter() - started)
