@@ -40,10 +40,12 @@ class Round:
     metric: str
     validation: float
     masks: List[np.ndarray] = dataclasses.field(repr=False)
+    seconds: float = 0.0  # wall time of the round: rewind, one epoch, validation, pruning
 
     def to_dict(self) -> dict:
         return {"round": self.round, "target_sparsity": self.target_sparsity,
-                "sparsity": self.sparsity, "metric": self.metric, "validation": self.validation}
+                "sparsity": self.sparsity, "metric": self.metric, "validation": self.validation,
+                "seconds": self.seconds}
 
 
 @dataclasses.dataclass
@@ -53,12 +55,13 @@ class MaskSearch:
     rounds: Dict[int, List[Round]]
     picked: Dict[int, int]
     seconds: float
+    warmup_seconds: float = 0.0  # step (a), part of ``seconds``
 
     def masks(self, task: int) -> List[np.ndarray]:
         return self.rounds[task][self.picked[task]].masks
 
     def to_dict(self) -> dict:
-        return {"seconds": self.seconds,
+        return {"seconds": self.seconds, "warmup_seconds": self.warmup_seconds,
                 "tasks": {TASK_NAMES[t]: {"picked_round": self.picked[t],
                                           "rounds": [r.to_dict() for r in self.rounds[t]]}
                           for t in self.rounds}}
@@ -120,6 +123,7 @@ def search_masks(model: MultiTaskRanker, config: LT4RecConfig, train: Split,
         _set_masks(model, t, ones)
     Trainer(model, config, train, seed=seed, mode="alternate").fit(
         cfg.warmup_epochs, progress=progress, label="mask search: warm-up")
+    warmup_seconds = time.perf_counter() - start
     theta = [w.copy() for w in model.get_weights()]
     targets = pruning.round_sparsities(cfg)
     rounds: Dict[int, List[Round]] = {}
@@ -130,6 +134,7 @@ def search_masks(model: MultiTaskRanker, config: LT4RecConfig, train: Split,
         name, higher = METRIC[task]
         trainer = Trainer(model, config, train, mode="alternate")
         for r, target in enumerate(targets):
+            round_start = time.perf_counter()
             model.set_weights(theta)
             _set_masks(model, task, masks)
             trainer.reset(seed=seed + 1000 * (task + 1) + r)  # a fresh optimizer each round
@@ -141,13 +146,14 @@ def search_masks(model: MultiTaskRanker, config: LT4RecConfig, train: Split,
                 f"{pruning.sparsity(masks):.3f} validation {name} {score:.5f}")
             if r + 1 < len(targets):
                 masks = pruning.prune(layers, masks, targets[r + 1], cfg.scope)
+            rounds[task][-1].seconds = time.perf_counter() - round_start
         picked[task] = select_round([x.validation for x in rounds[task]],
                                     [x.sparsity for x in rounds[task]], higher, cfg.tolerance,
                                     cfg.min_sparsity)
         say(f"mask search: {TASK_NAMES[task]} picks round {picked[task] + 1} "
             f"(sparsity {rounds[task][picked[task]].sparsity:.3f})")
     model.set_weights(theta)
-    result = MaskSearch(theta, rounds, picked, time.perf_counter() - start)
+    result = MaskSearch(theta, rounds, picked, time.perf_counter() - start, warmup_seconds)
     for task in TASKS:
         _set_masks(model, task, result.masks(task))
     return result

@@ -15,6 +15,15 @@ import importlib
 BENCHMARKS = {
     "serve": ("serving.bench",
               "ranking p50/p99 and requests/s over gRPC next to the in-process SavedModel call"),
+    "train": ("lt4rec.bench.train",
+              "steady-state training examples/s per variant vs a dense reference (mask overhead)"),
+    "masks": ("lt4rec.bench.masks",
+              "Algorithm 1's mask search wall time as a multiple of one final training run"),
+    "ingest": ("lt4rec.bench.ingest",
+               "LogExampleGen and Transform rows/s on simulated logs (TFX LocalDagRunner)"),
+    "export": ("lt4rec.bench.export",
+               "serving_default latency per batch of 1/100/500 tf.Examples: dense vs sparse "
+               "pCTR/pCVR exports"),
 }
 
 

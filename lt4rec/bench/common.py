@@ -8,7 +8,7 @@ import os
 import platform
 import subprocess
 import sys
-from typing import Dict, Sequence
+from typing import Dict, List, Sequence
 
 import numpy as np
 
@@ -66,6 +66,39 @@ def latency_summary(seconds: Sequence[float]) -> Dict[str, float]:
     return {"p50_ms": float(np.percentile(ms, 50)), "p90_ms": float(np.percentile(ms, 90)),
             "p99_ms": float(np.percentile(ms, 99)), "mean_ms": float(ms.mean()),
             "min_ms": float(ms.min()), "calls": int(ms.size)}
+
+
+def rate_summary(values: Sequence[float]) -> Dict[str, object]:
+    """Median and spread of repeated throughput measurements (e.g. examples/s per window).
+
+    ``spread_pct`` = (max - min) / median * 100: how much the windows disagree (noise from
+    other processes on the machine shows here).
+    """
+    x = np.asarray(values, dtype=np.float64)
+    if x.size == 0:
+        raise ValueError("rate_summary needs at least one measurement")
+    median = float(np.median(x))
+    return {"median": median, "min": float(x.min()), "max": float(x.max()),
+            "spread_pct": float((x.max() - x.min()) / median * 100) if median else float("nan"),
+            "windows": int(x.size), "values": [float(v) for v in x]}
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A plain-text table: numbers right-aligned (floats with thousands separators)."""
+    def cell(v):
+        if isinstance(v, float):
+            return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
+        return f"{v:,}" if isinstance(v, int) else str(v)
+
+    cells: List[List[str]] = [[cell(v) for v in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    numeric = [all(isinstance(row[i], (int, float)) for row in rows) for i in range(len(headers))]
+
+    def line(values):
+        return "  ".join(v.rjust(w) if num else v.ljust(w)
+                         for v, w, num in zip(values, widths, numeric)).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in cells])
 
 
 def write_result(name: str, result: Dict, out_dir: str = DEFAULT_OUT_DIR,
