@@ -24,6 +24,10 @@ SUBCOMMANDS = {
               "train one variant (Algorithm 1 for sparse ones) and export pCTR/pCVR SavedModels"),
     "pipeline": ("pipeline.cli",
                  "run the TFX pipeline locally (daily, incremental) or compile it for Kubeflow"),
+    "experiment": ("lt4rec.experiment.cli",
+                   "train every variant x seed on the same splits; Table 2/3 reports and plots"),
+    "adapt": ("lt4rec.adapt.cli",
+              "map a public dataset onto the log contract through a mapping file"),
     "bench": ("lt4rec.bench.cli",
               "benchmarks that print figures and save them with machine info"),
 }
