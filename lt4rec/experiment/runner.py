@@ -44,6 +44,20 @@ def load_run(path: str) -> Dict:
         return json.load(fh)
 
 
+def check_same_config(path: str, config) -> None:
+    """Raises ValueError when the finished run at ``path`` was trained with another config
+    (resuming must not mix runs of different settings in one report)."""
+    if not is_finished(path):
+        return
+    stored = json.loads(json.dumps(load_run(path)["config"]))
+    wanted = json.loads(json.dumps(config.to_dict()))
+    if stored != wanted:
+        diff = sorted(f"{sec}.{k}" for sec in wanted if isinstance(wanted[sec], dict)
+                      for k in wanted[sec] if stored.get(sec, {}).get(k) != wanted[sec][k])
+        raise ValueError(f"{path} was trained with a different config ({diff or 'variant'} "
+                         f"differ); use another --out or delete that run")
+
+
 def make_configs(variants: Sequence[str], overrides: Optional[Dict] = None) -> Dict:
     """variant -> LT4RecConfig; raises ValueError on an unknown variant or when the variants'
     day splits differ (every variant must be compared on the same splits)."""
@@ -92,6 +106,8 @@ def run_experiment(data_dir: str, variants: Sequence[str], seeds: Sequence[int],
     """
     configs = make_configs(variants, overrides)
     plan = [(v, s) for s in seeds for v in variants]
+    for v, s in plan:
+        check_same_config(run_dir(out_dir, v, s), configs[v])
     todo = [(v, s) for v, s in plan if not is_finished(run_dir(out_dir, v, s))]
     say(f"experiment: {len(plan)} runs ({len(variants)} variants x {len(seeds)} seeds), "
         f"{len(plan) - len(todo)} already finished under {out_dir}")
