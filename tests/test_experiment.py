@@ -40,6 +40,7 @@ def test_resolution_of_a_one_percent_difference():
     assert r["target"] == pytest.approx(0.001)
     assert r["row_se"] == pytest.approx(0.01 * math.sqrt(400 / 399) / 20)
     assert r["seed_se"] is None and r["detectable"]  # 1.96 * 0.0005 < 0.001
+    assert r["clicked_rows_needed"] == math.ceil(400 * (1.96 * r["row_se"] / 0.001) ** 2)
     assert not stats.mse_difference_resolution([a[0][:16]], [b[0][:16]])["detectable"]
 
 

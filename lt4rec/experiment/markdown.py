@@ -13,10 +13,12 @@ NAMES = {"single_task": "SingleTask", "hard_share": "LayerShare (hard_share)",
 
 
 def _p(value: Optional[float], note: str = "") -> str:
-    if value is None:
-        return "undefined" + (f" ({note})" if note and note != "baseline" else "") \
-            if note != "baseline" else "–"
-    return f"{value:.3f}"
+    """A p value, '–' for the baseline itself, 'undefined (why)' when it has none."""
+    if value is not None:
+        return f"{value:.3f}"
+    if note == "baseline":
+        return "–"
+    return "undefined" + (f" ({note})" if note else "")
 
 
 def _signed(x: Optional[float], digits: int, pct: bool = False) -> str:
@@ -51,7 +53,7 @@ def table2(report: Dict) -> List[str]:
             f"| {_p(hs.get('p_value'), hs.get('p_value_note', '')) if hs else '–'} "
             f"| {fmt_mean_std(r['test']['ctr_auc'], 4)} "
             f"| {auc_gain if v != 'single_task' else '0'} "
-            f"| {_p(st.get('ctr_auc_p_value'), 'baseline' if v == 'single_task' else '') if st else '–'} "
+            f"| {_p(st.get('ctr_auc_p_value'), st.get('ctr_auc_p_value_note', '')) if st else '–'} "
             f"| {fmt_mean_std(r['test']['ctcvr_auc'], 4)} "
             f"| {ex['pctr']['flops']:,}/{ex['pctr']['dense_flops']:,} "
             f"| {ex['pcvr']['flops']:,}/{ex['pcvr']['dense_flops']:,} | {picked_text} "
@@ -95,12 +97,13 @@ def resolution(res: Dict) -> List[str]:
         return ["(needs single_task test predictions)"]
     lines = ["| variant vs SingleTask | clicked test rows | seeds | mean MSE difference | "
              "1% of SingleTask MSE | SE from test rows | SE over seeds | total SE | 1% "
-             "detectable (1.96·SE < 1%) |", "|---" * 9 + "|"]
+             "detectable (1.96·SE < 1%) | clicked test rows needed |", "|---" * 10 + "|"]
     for v, r in res.items():
         seed_se = "–" if r["seed_se"] is None else f"{r['seed_se']:.6f}"
         lines.append(f"| {v} | {r['clicked_rows']:,} | {r['seeds']} | "
                      f"{r['mean_difference']:+.6f} | {r['target']:.6f} | {r['row_se']:.6f} | "
-                     f"{seed_se} | {r['total_se']:.6f} | {'yes' if r['detectable'] else 'no'} |")
+                     f"{seed_se} | {r['total_se']:.6f} | {'yes' if r['detectable'] else 'no'} | "
+                     f"{r['clicked_rows_needed']:,} |")
     return lines
 
 
@@ -141,7 +144,9 @@ def render(report: Dict) -> str:
             "SE from test rows: standard error of the mean per-row squared-error difference "
             "(paired on the same clicked test rows), averaged over seeds; SE over seeds: std "
             "of the per-seed MSE difference / √K. A 1% difference is detectable when 1.96 × "
-            "total SE is below 1% of SingleTask's MSE.",
+            "total SE is below 1% of SingleTask's MSE. Clicked test rows needed: how many "
+            "clicked test rows would bring 1.96 × the row SE down to 1% (ignoring the seed "
+            "term), at this pair's per-row spread.",
             "",
             "## Table 3 (offline analog): expected view time of the top-ranked items", ""]
     if t3:

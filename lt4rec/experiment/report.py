@@ -78,7 +78,8 @@ def _versus(runs: Dict[str, Dict[int, dict]], baseline: str) -> Dict:
                   "p_value": t_mse["p_value"], "p_value_note": t_mse.get("note", ""),
                   "ctr_auc_abs": float(np.mean(auc) - np.mean(base_auc)),
                   "ctr_auc_rel": float(np.mean(auc) / np.mean(base_auc) - 1.0),
-                  "ctr_auc_p_value": t_auc["p_value"]}
+                  "ctr_auc_p_value": t_auc["p_value"],
+                  "ctr_auc_p_value_note": t_auc.get("note", "")}
     return out
 
 

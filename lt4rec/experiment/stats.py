@@ -28,10 +28,10 @@ def paired_test(a: Sequence[float], b: Sequence[float]) -> Dict:
         raise ValueError(f"paired test needs equal lengths. Received: {len(a)} and {len(b)}")
     n = len(a)
     if n < 2:
-        return {"p_value": None, "n": n, "note": "undefined with fewer than 2 seeds"}
+        return {"p_value": None, "n": n, "note": "fewer than 2 seeds"}
     diff = np.asarray(a, np.float64) - np.asarray(b, np.float64)
     if np.allclose(diff, diff[0], rtol=0.0, atol=0.0):
-        return {"p_value": None, "n": n, "note": "undefined: every paired difference is equal"}
+        return {"p_value": None, "n": n, "note": "every paired difference is equal"}
     return {"p_value": float(stats.ttest_rel(a, b).pvalue), "n": n, "note": ""}
 
 
@@ -55,7 +55,7 @@ def mse_difference_resolution(sq_err_a: Sequence[np.ndarray], sq_err_b: Sequence
       the MSE difference (paired over rows, averaged over seeds); seed_se: std over seeds of
       the per-seed difference / sqrt(K) (None for K = 1); total_se: sqrt(row_se² + seed_se²);
       detectable: 1.96 * total_se < target (a 1% difference would be significant at 5%);
-      clicked_rows: N_click.
+      clicked_rows: N_click; clicked_rows_needed: N_click at which 1.96 * row_se = target.
     """
     diffs = [np.mean(a) - np.mean(b) for a, b in zip(sq_err_a, sq_err_b)]
     row_se = float(np.mean([paired_mean_se(a - b) for a, b in zip(sq_err_a, sq_err_b)]))
@@ -64,7 +64,11 @@ def mse_difference_resolution(sq_err_a: Sequence[np.ndarray], sq_err_b: Sequence
     total = math.sqrt(row_se ** 2 + (seed_se or 0.0) ** 2)
     mse_b = float(np.mean([np.mean(b) for b in sq_err_b]))
     target = relative * mse_b
+    n = len(sq_err_b[0]) if sq_err_b else 0
+    # rows at which the row SE alone would reach target / 1.96 (SE shrinks as 1/sqrt(rows))
+    rows_needed = int(math.ceil(n * (1.96 * row_se / target) ** 2)) if target > 0 else None
     return {"mse_b": mse_b, "relative": relative, "target": target, "row_se": row_se,
+            "clicked_rows_needed": rows_needed,
             "seed_se": seed_se, "total_se": total, "detectable": bool(1.96 * total < target),
             "clicked_rows": int(len(sq_err_b[0])) if sq_err_b else 0, "seeds": k,
             "mean_difference": float(np.mean(diffs)) if diffs else None}
