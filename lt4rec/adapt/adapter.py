@@ -103,9 +103,9 @@ def _column(df, column: str, rule: dict, feature, rejections: _Rejections,
         kind = rule["derive"]
         if kind == "row_number":
             return np.arange(n, dtype=np.float64) + rule.get("offset", 0)
-        if kind in ("day_of_week", "hour_of_day"):
+        if kind in (names.DAY_OF_WEEK, names.HOUR_OF_DAY):
             stamp = np.nan_to_num(timestamp).astype("int64").astype("datetime64[s]")
-            if kind == "hour_of_day":
+            if kind == names.HOUR_OF_DAY:
                 return (stamp.astype("datetime64[h]") - stamp.astype("datetime64[D]")).astype(
                     np.float64)
             days = stamp.astype("datetime64[D]").astype(np.int64)

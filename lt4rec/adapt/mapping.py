@@ -33,7 +33,7 @@ from typing import Any, Dict, List, Optional
 from schemas import names
 
 OPS = ("<=", "<", "==", "!=", ">", ">=")
-DERIVATIONS = ("row_number", "day_of_week", "hour_of_day", "recent_items")
+DERIVATIONS = ("row_number", names.DAY_OF_WEEK, names.HOUR_OF_DAY, "recent_items")
 NOT_CLICKED_POLICIES = ("zero", "reject")
 _RULE_KEYS = {"from", "scale", "round", "values", "default", "constant", "derive", "offset",
               "user", "item", "event", "time", "max_length", "comment"}

@@ -42,6 +42,7 @@ def table2(report: Dict) -> List[str]:
                     if st else "–")
         auc_gain = (f"{st['ctr_auc_abs']:+.4f} ({100 * st['ctr_auc_rel']:+.2f}%)"
                     if st else "–")
+        auc_p = _p(st.get("ctr_auc_p_value"), st.get("ctr_auc_p_value_note", "")) if st else "–"
         ex = r["export"]
         picked = r.get("picked_sparsity")
         picked_text = (f"{picked['ctr']['mean']:.2f}/{picked['cvr']['mean']:.2f}"
@@ -53,7 +54,7 @@ def table2(report: Dict) -> List[str]:
             f"| {_p(hs.get('p_value'), hs.get('p_value_note', '')) if hs else '–'} "
             f"| {fmt_mean_std(r['test']['ctr_auc'], 4)} "
             f"| {auc_gain if v != 'single_task' else '0'} "
-            f"| {_p(st.get('ctr_auc_p_value'), st.get('ctr_auc_p_value_note', '')) if st else '–'} "
+            f"| {auc_p} "
             f"| {fmt_mean_std(r['test']['ctcvr_auc'], 4)} "
             f"| {ex['pctr']['flops']:,}/{ex['pctr']['dense_flops']:,} "
             f"| {ex['pcvr']['flops']:,}/{ex['pcvr']['dense_flops']:,} | {picked_text} "

@@ -189,8 +189,9 @@ def _check_alignment(rows: Dict[str, np.ndarray],
     click = rows[names.CLICK].astype(np.float32)
     for variant, seeds in predictions.items():
         for seed, p in seeds.items():
-            if len(p["click"]) != len(click) or not np.array_equal(p["click"], click):
-                raise ValueError(f"test predictions of {variant} seed {seed} ({len(p['click'])} "
+            logged = p[names.CLICK]
+            if len(logged) != len(click) or not np.array_equal(logged, click):
+                raise ValueError(f"test predictions of {variant} seed {seed} ({len(logged)} "
                                  f"rows) do not line up with the test logs ({len(click)} rows)")
 
 

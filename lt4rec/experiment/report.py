@@ -14,6 +14,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from lt4rec.experiment import figures, offline, runner, stats
+from schemas import names
 
 REPORT_JSON = "report.json"
 REPORT_MD = "report.md"
@@ -97,7 +98,7 @@ def _resolution(predictions: Dict, runs: Dict) -> Dict:
             continue
 
         def sq(p):
-            clicked = p["click"] > 0
+            clicked = p[names.CLICK] > 0
             return (p["ratio"][clicked] - p["pcvr"][clicked]) ** 2
         out[v] = stats.mse_difference_resolution([sq(seeds[s]) for s in common],
                                                  [sq(base[s]) for s in common])
