@@ -27,6 +27,10 @@ SUBCOMMANDS = {
     "serve": ("serving.serve_cli",
               "serve pCTR/pCVR models (TF Serving's gRPC API) and the Eq. 3 ranking service"),
     "rank": ("serving.rank_cli", "rank a JSON request's candidates with a ranking server"),
+    "experiment": ("lt4rec.experiment.cli",
+                   "train every variant x seed on the same splits; Table 2/3 reports and plots"),
+    "adapt": ("lt4rec.adapt.cli",
+              "map a public dataset onto the log contract through a mapping file"),
     "bench": ("lt4rec.bench.cli",
               "benchmarks that print figures and save them with machine info"),
 }

@@ -31,27 +31,47 @@ from models.tasks import CTR, CVR, TASK_NAMES, evaluate_predictions
 from models.training import Trainer, predict
 
 METRICS_FILE = "metrics.json"
+TEST_PREDICTIONS_FILE = "test_predictions.npz"
 
 
-def evaluate(model: MultiTaskRanker, dataset: Dataset, config: LT4RecConfig) -> Dict[str, dict]:
-    """Offline metrics per split (CTR AUC/log loss, CVR MSE on clicks, CTCVR AUC)."""
+def evaluate(model: MultiTaskRanker, dataset: Dataset, config: LT4RecConfig,
+             predictions_path: Optional[str] = None) -> Dict[str, dict]:
+    """Offline metrics per split (CTR AUC/log loss, CVR MSE on clicks, CTCVR AUC).
+
+    With ``predictions_path``, also saves the test split's predictions there (npz: ``pctr``,
+    ``pcvr``, ``click``, ``ratio``, each [N_test] in the split's row order).
+    """
     out = {}
     for split in (dataset.train, dataset.validation, dataset.test):
         p = predict(model, split, batch_size=config.trainer.eval_batch_size)
         out[split.name] = dict(evaluate_predictions(split.click, split.ratio, p[CTR], p[CVR],
                                                     config.trainer.effective_view_ratio),
                                days=split.days)
+        if predictions_path and split is dataset.test:
+            np.savez_compressed(predictions_path, pctr=np.asarray(p[CTR], np.float32),
+                                pcvr=np.asarray(p[CVR], np.float32), click=split.click,
+                                ratio=split.ratio)
     return out
+
+
+def loss_curve(step_losses, points: int = 50) -> list:
+    """Per-step losses averaged over up to ``points`` consecutive equal windows (in order)."""
+    if not step_losses:
+        return []
+    return [float(np.mean(w)) for w in np.array_split(np.asarray(step_losses, np.float64),
+                                                       min(points, len(step_losses)))]
 
 
 def train_variant(data, config: LT4RecConfig, out_dir: str, seed: int = 0,
                   progress: Optional[Callable[[str], None]] = None,
-                  max_reject_fraction: float = 0.0) -> Dict:
+                  max_reject_fraction: float = 0.0,
+                  save_test_predictions: bool = False) -> Dict:
     """Trains ``config.variant`` on ``data`` (a log dir or a loaded ``Dataset``); writes outputs.
 
     Writes under ``out_dir``: ``export/{pctr,pcvr,combined}`` SavedModels, ``metrics.json``
     (metrics per split, mask search rounds, mask statistics, export report, throughput) and,
-    for sparse variants, ``pruning_curves.png`` and ``mask_overlap.png``.
+    for sparse variants, ``pruning_curves.png`` and ``mask_overlap.png``; with
+    ``save_test_predictions``, ``test_predictions.npz`` (see ``evaluate``).
 
     Returns:
       The dict written to ``metrics.json``.
@@ -76,7 +96,8 @@ def train_variant(data, config: LT4RecConfig, out_dir: str, seed: int = 0,
         name: transformed_split(getattr(dataset, name), config.features)
         for name in ("train", "validation", "test")})
     with make_strategy(config.trainer).scope():
-        return _train(config, dataset, out_dir, seed, say, progress, started, warmup)
+        return _train(config, dataset, out_dir, seed, say, progress, started, warmup,
+                      save_test_predictions)
 
 
 def warmup_examples(split, n: int = 64) -> List[bytes]:
@@ -87,7 +108,8 @@ def warmup_examples(split, n: int = 64) -> List[bytes]:
     return list(encode_rows(columns))
 
 
-def _train(config, dataset, out_dir, seed, say, progress, started, warmup=None) -> Dict:
+def _train(config, dataset, out_dir, seed, say, progress, started, warmup=None,
+           save_test_predictions=False) -> Dict:
     """The body of ``train_variant``, inside the distribution strategy's scope."""
     model = build_model(config, dataset.train.features)
     result: Dict = {"variant": config.variant, "seed": seed, "config": config.to_dict(),
@@ -105,8 +127,10 @@ def _train(config, dataset, out_dir, seed, say, progress, started, warmup=None) 
     trainer = Trainer(model, config, dataset.train, seed=seed)
     result["train_loss"] = trainer.fit(epochs, progress=progress, label="training")
     result["train_examples_per_s"] = trainer.examples_seen / max(trainer.seconds, 1e-9)
+    result["train_loss_curve"] = {task: loss_curve(v) for task, v in trainer.step_losses.items()}
     say("evaluating")
-    result["metrics"] = evaluate(model, dataset, config)
+    result["metrics"] = evaluate(model, dataset, config, os.path.join(
+        out_dir, TEST_PREDICTIONS_FILE) if save_test_predictions else None)
     say("exporting SavedModels")
     result["export"] = export_models(model, os.path.join(out_dir, "export"),
                                      warmup_examples=warmup)

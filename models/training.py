@@ -147,7 +147,10 @@ class Trainer:
 
     def fit(self, epochs: float = 1.0, tasks: Sequence[int] = TASKS, progress: Progress = None,
             label: str = "train") -> Dict[str, float]:
-        """Trains ``epochs`` epochs (fractions allowed) over ``tasks``; returns mean losses."""
+        """Trains ``epochs`` epochs (fractions allowed) over ``tasks``; returns mean losses.
+
+        Each task's per-step losses of this call stay in ``self.step_losses`` (task -> list).
+        """
         losses = {t: [] for t in (list(tasks) if self.mode == "alternate" else [None])}
         whole, part = int(epochs), epochs - int(epochs)
         fractions = [1.0] * whole + ([part] if part > 1e-9 else [])
@@ -164,6 +167,7 @@ class Trainer:
                     progress(f"{label}: epoch {e + 1}/{len(fractions)} "
                              f"{100 * (i + 1) / len(plan):3.0f}%  {rate:,.0f} examples/s")
         self.seconds = time.perf_counter() - start
+        self.step_losses = {("joint" if t is None else TASK_NAMES[t]): v for t, v in losses.items()}
         return {("joint" if t is None else TASK_NAMES[t]): float(np.mean(v)) if v else float("nan")
                 for t, v in losses.items()}
 

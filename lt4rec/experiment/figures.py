@@ -1,0 +1,134 @@
+"""The experiment's PNG figures, from the runs' metrics.json (no TensorFlow needed).
+
+* ``fig4_pruning_VARIANT.png``: validation metric per pruning round per task (papers' Fig. 4),
+  one line per seed, picked rounds starred;
+* ``fig3_mask_overlap_VARIANT.png``: per sNET layer, the fraction of mask entries kept by both
+  tasks / CTR only / CVR only / pruned by both, averaged over seeds (Fig. 3);
+* ``training_curves.png``: final-training loss per task over training (windowed step means),
+  one line per variant (seed 0 solid, other seeds faint);
+* ``test_metrics.png``: test CVR MSE and CTR AUC per variant, mean ± std over seeds.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Dict, List
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from models import plots  # noqa: E402
+
+_OVERLAP_KEYS = ("entries", "shared", "ctr_only", "cvr_only", "pruned_by_both")
+
+
+def pruning_rounds(runs: Dict[int, dict], path: str, variant: str) -> str:
+    """Fig. 4 for one sparse variant; ``runs``: seed -> metrics.json."""
+    tasks = ("ctr", "cvr")
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), squeeze=False)
+    for ax, task in zip(axes[0], tasks):
+        for seed, run in sorted(runs.items()):
+            info = run["mask_search"]["tasks"][task]
+            xs = [r["sparsity"] for r in info["rounds"]]
+            ys = [r["validation"] for r in info["rounds"]]
+            line, = ax.plot(xs, ys, "o-", alpha=0.8, label=f"seed {seed}")
+            pick = info["rounds"][info["picked_round"]]
+            ax.plot([pick["sparsity"]], [pick["validation"]], "*", color=line.get_color(),
+                    markersize=14)
+            metric = info["rounds"][0]["metric"]
+        ax.set_xlabel("sparsity of the task's sNET mask (round 0 = unpruned)")
+        ax.set_ylabel(f"validation {metric.replace('_', ' ').upper()}")
+        ax.set_title(f"{task.upper()} pruning rounds (★ = picked)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(f"{variant}: validation metric per pruning round")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def mean_mask_statistics(runs: Dict[int, dict]) -> List[dict]:
+    """Per layer, the mask statistics' counts averaged over seeds (same layers in every run)."""
+    stats = [run["mask_statistics"] for run in runs.values()]
+    out = []
+    for i, layer in enumerate(stats[0]):
+        out.append(dict({k: float(np.mean([s[i][k] for s in stats])) for k in _OVERLAP_KEYS},
+                        layer=layer["layer"]))
+    return out
+
+
+def mask_overlap(runs: Dict[int, dict], path: str, variant: str) -> str:
+    """Fig. 3 for one sparse variant (counts averaged over seeds)."""
+    return plots.plot_mask_overlap(mean_mask_statistics(runs), path,
+                                   f"{variant}: mask overlap per sNET layer "
+                                   f"(mean over {len(runs)} seed(s))")
+
+
+def training_curves(runs: Dict[str, Dict[int, dict]], path: str) -> str:
+    """Loss per task over final training, every variant."""
+    tasks = ("ctr", "cvr")
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), squeeze=False)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, (variant, seeds) in enumerate(runs.items()):
+        color = colors[i % len(colors)]
+        for j, (seed, run) in enumerate(sorted(seeds.items())):
+            for ax, task in zip(axes[0], tasks):
+                curve = run.get("train_loss_curve", {}).get(task, [])
+                if not curve:
+                    continue
+                xs = np.linspace(0, 1, len(curve))
+                ax.plot(xs, curve, color=color, alpha=1.0 if j == 0 else 0.3,
+                        label=variant if j == 0 else None)
+    for ax, task in zip(axes[0], tasks):
+        ax.set_xlabel("fraction of final training")
+        ax.set_ylabel(f"{task.upper()} training loss" + (" (log loss)" if task == "ctr"
+                                                         else " (CVR loss; ESMM: CTCVR)"))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle("final training loss (windowed step means; seed 0 solid, other seeds faint)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def test_metrics(summary: Dict[str, Dict], path: str) -> str:
+    """Bars of test CVR MSE and CTR AUC per variant with std over seeds as error bars."""
+    variants = list(summary)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), squeeze=False)
+    for ax, metric, label in ((axes[0][0], "cvr_mse", "test CVR MSE (lower is better)"),
+                              (axes[0][1], "ctr_auc", "test CTR AUC (higher is better)")):
+        means = [summary[v][metric]["mean"] for v in variants]
+        stds = [summary[v][metric]["std"] or 0.0 for v in variants]
+        ax.bar(variants, means, yerr=stds, capsize=4, color="tab:blue", alpha=0.8)
+        low = min(m - s for m, s in zip(means, stds))
+        high = max(m + s for m, s in zip(means, stds))
+        pad = (high - low) * 0.3 or abs(high) * 0.01 or 0.01
+        ax.set_ylim(low - pad, high + pad)
+        ax.set_title(label)
+        ax.tick_params(axis="x", rotation=30)
+        ax.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def write_figures(runs: Dict[str, Dict[int, dict]], summary: Dict[str, Dict],
+                  out_dir: str) -> List[str]:
+    """Every figure above into ``out_dir``; returns the paths written."""
+    os.makedirs(out_dir, exist_ok=True)
+    paths = [training_curves(runs, os.path.join(out_dir, "training_curves.png")),
+             test_metrics(summary, os.path.join(out_dir, "test_metrics.png"))]
+    for variant, seeds in runs.items():
+        sparse = {s: r for s, r in seeds.items() if "mask_search" in r}
+        if sparse:
+            paths.append(pruning_rounds(sparse, os.path.join(
+                out_dir, f"fig4_pruning_{variant}.png"), variant))
+            paths.append(mask_overlap(sparse, os.path.join(
+                out_dir, f"fig3_mask_overlap_{variant}.png"), variant))
+    return paths
