@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 import lt4rec
 
@@ -44,13 +44,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"lt4rec {lt4rec.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name, (module_name, help_text) in SUBCOMMANDS.items():
+    add_registered_commands(sub, SUBCOMMANDS, "_main")
+    return parser
+
+
+def add_registered_commands(sub, registry, main_key: str,
+                            extra_arguments: Optional[Callable] = None) -> None:
+    """Adds one subparser per ``registry`` entry ``name -> (module, one-line help)``.
+
+    Each module provides ``add_arguments(parser)`` and ``main(args)``; its docstring becomes
+    the subcommand's ``--help`` description, and ``main`` is stored as ``args.<main_key>``.
+    ``extra_arguments(parser)``, when given, adds options every entry shares.
+    """
+    for name, (module_name, help_text) in registry.items():
         module = importlib.import_module(module_name)
         p = sub.add_parser(name, help=help_text, description=module.__doc__,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(p)
-        p.set_defaults(_main=module.main)
-    return parser
+        if extra_arguments is not None:
+            extra_arguments(p)
+        p.set_defaults(**{main_key: module.main})
 
 
 def main(argv: Optional[List[str]] = None) -> int:

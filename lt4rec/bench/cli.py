@@ -9,7 +9,6 @@ On a GPU or TPU, pass a config whose ``trainer.distribution`` names the strategy
 from __future__ import annotations
 
 import argparse
-import importlib
 
 # name -> (module, one-line help); a benchmark module has add_arguments(parser) and main(args).
 BENCHMARKS = {
@@ -27,17 +26,17 @@ BENCHMARKS = {
 }
 
 
+def _out_dir_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out-dir", default=None,
+                        help="where NAME.json goes (default docs/results/bench/)")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from lt4rec.cli import add_registered_commands
+
     sub = parser.add_subparsers(dest="benchmark", metavar="BENCHMARK")
     sub.required = True
-    for name, (module_name, help_text) in BENCHMARKS.items():
-        module = importlib.import_module(module_name)
-        p = sub.add_parser(name, help=help_text, description=module.__doc__,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
-        module.add_arguments(p)
-        p.add_argument("--out-dir", default=None,
-                       help="where NAME.json goes (default docs/results/bench/)")
-        p.set_defaults(_bench_main=module.main)
+    add_registered_commands(sub, BENCHMARKS, "_bench_main", _out_dir_argument)
 
 
 def main(args: argparse.Namespace) -> int:
