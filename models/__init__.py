@@ -1,3 +1,3 @@
-"""pCTR/pCVR model family (sparse sharing, baselines, exports). Filled in by the model issue."""
+"""pCTR/pCVR model family: features, sparse-sharing layers, Algorithm 1, training, exports, Eq. 3."""
 
 import lt4rec  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow is imported)

@@ -21,6 +21,7 @@ import numpy as np
 from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2
 from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
+from models.rankscore import rank_scores
 from models.tasks import CTR, CVR, OUTPUT_NAMES
 from serving.errors import ServingError, UpstreamError, abort_on_error
 from serving.protos import rank_pb2, rank_pb2_grpc
@@ -58,13 +59,6 @@ class RankingConfig:
                              f"max_candidates={self.max_candidates}")
         if not self.timeout_s > 0:
             raise ValueError(f"`timeout_s` must be > 0. Received: timeout_s={self.timeout_s}")
-
-
-def rank_scores(pctr: np.ndarray, pcvr: np.ndarray, video_length: np.ndarray,
-                a: float, b: float, c: float) -> np.ndarray:
-    """Eq. 3: pctr**a * pcvr**b * video_length**c, [N] float64 (inputs [N])."""
-    return (np.power(np.asarray(pctr, np.float64), a) * np.power(np.asarray(pcvr, np.float64), b)
-            * np.power(np.asarray(video_length, np.float64), c))
 
 
 def ranking_order(scores: np.ndarray) -> np.ndarray:

@@ -25,6 +25,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from lt4rec import logs
+from models.rankscore import log_rank_scores
 from schemas import names
 
 TRUTH_P_CLICK = "p_click"
@@ -106,11 +107,8 @@ def top_k_value(groups: Sequence[np.ndarray], score: np.ndarray, value: np.ndarr
 
 def rank_score(pctr: np.ndarray, pcvr: np.ndarray, length: np.ndarray,
                exponents: Tuple[float, float, float]) -> np.ndarray:
-    """pCTR^a · pCVR^b · video_length^c, computed in logs (monotone, no underflow)."""
-    a, b, c = exponents
-    eps = 1e-12
-    return (a * np.log(np.maximum(pctr, eps)) + b * np.log(np.maximum(pcvr, eps))
-            + c * np.log(np.maximum(length, eps)))
+    """log of pCTR^a · pCVR^b · video_length^c (``models.rankscore``, Eq. 3); same order."""
+    return log_rank_scores(pctr, pcvr, length, *exponents)
 
 
 def offline_table3(data_dir: str, test_days: Sequence[str],
