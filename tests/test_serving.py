@@ -374,7 +374,9 @@ def test_hot_swap_under_a_stream_of_requests_fails_none(served_root, tmp_path, l
     request = _request(log_columns, 0, range(1, 9))
     versions, failures, stop = [], [], threading.Event()
 
-    def stream():
+    per_client = [[], []]  # each client's responses in its own (causal) order
+
+    def stream(seen):
         with grpc.insecure_channel(f"127.0.0.1:{s.port}") as ch:
             stub = rank_pb2_grpc.RankingServiceStub(ch)
             for _ in range(5000):
@@ -382,11 +384,12 @@ def test_hot_swap_under_a_stream_of_requests_fails_none(served_root, tmp_path, l
                     return
                 try:
                     r = stub.Rank(request, timeout=30)
-                    versions.append((r.pctr_version, r.pcvr_version))
+                    seen.append((r.pctr_version, r.pcvr_version))
+                    versions.append(seen[-1])
                 except grpc.RpcError as err:
                     failures.append(err)
 
-    clients = [threading.Thread(target=stream) for _ in range(2)]
+    clients = [threading.Thread(target=stream, args=(seen,)) for seen in per_client]
     try:
         for c in clients:
             c.start()
@@ -414,10 +417,12 @@ def test_hot_swap_under_a_stream_of_requests_fails_none(served_root, tmp_path, l
         s.stop(grace_s=5)
     assert not failures, failures[:3]
     assert (1, 1) in versions and (2, 2) in versions[-5:]
-    # each model moves 1 -> 2 once and never back; the two are independent servables (as in
-    # TF Serving), so a response near the swap may pair pctr 2 with pcvr 1 (it says so)
-    for m in (0, 1):
-        assert [v[m] for v in versions] == sorted(v[m] for v in versions)
+    # each model moves 1 -> 2 once and never back, in every client's sequence of calls (the
+    # shared list interleaves two clients, so its order is not causal); the two are independent
+    # servables (as in TF Serving), so a response near the swap may pair pctr 2 with pcvr 1
+    for seen in per_client:
+        for m in (0, 1):
+            assert [v[m] for v in seen] == sorted(v[m] for v in seen)
     assert {v for pair in versions for v in pair} == {1, 2} and len(versions) > ok  # no v3
     status = s.registry.status(PCTR)
     assert status[0].version == 3 and "saved_model" in status[0].error.lower()
