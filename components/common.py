@@ -4,9 +4,9 @@ import functools
 import json
 from typing import Optional, Sequence, Tuple
 
-from models.config import LT4RecConfig, make_config
-from models.data import Split
-from models.example_io import split_from_examples, split_from_transformed
+from lt4rec.models.config import LT4RecConfig, make_config
+from lt4rec.models.data import Split
+from lt4rec.models.example_io import split_from_examples, split_from_transformed
 
 SPAN_PROPERTY = "span"
 

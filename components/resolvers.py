@@ -5,7 +5,7 @@ from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import (
     LatestBlessedModelStrategy)
 from tfx.types import standard_artifacts
 
-from components.common import SPAN_PROPERTY  # noqa: F401  (re-exported)
+from lt4rec.components.common import SPAN_PROPERTY  # noqa: F401  (re-exported)
 
 
 class LatestBlessedModelBeforeSpan(LatestBlessedModelStrategy):

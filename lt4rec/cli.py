@@ -8,25 +8,25 @@ TensorFlow/TFX lazily inside ``main`` so ``lt4rec --help`` stays instant.
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
-from typing import Callable, List, Optional
+from typing import List, Optional
 
 import lt4rec
+from lt4rec.commands.registry import add_registered_commands
 
 # name -> (module, one-line help). Order is the order `lt4rec --help` lists them in.
 SUBCOMMANDS = {
     "simulate": ("lt4rec.simulator.cli",
                  "write simulated daily traffic logs (click + watch time) with planted structure"),
-    "validate": ("lt4rec.validation.cli",
+    "validate": ("lt4rec.commands.validate",
                  "check traffic logs against the schema (TFDV); quarantine rejected rows"),
-    "train": ("models.cli",
+    "train": ("lt4rec.commands.train",
               "train one variant (Algorithm 1 for sparse ones) and export pCTR/pCVR SavedModels"),
-    "pipeline": ("pipeline.cli",
+    "pipeline": ("lt4rec.commands.pipeline",
                  "run the TFX pipeline locally (daily, incremental) or compile it for Kubeflow"),
-    "serve": ("serving.serve_cli",
+    "serve": ("lt4rec.commands.serve",
               "serve pCTR/pCVR models (TF Serving's gRPC API) and the Eq. 3 ranking service"),
-    "rank": ("serving.rank_cli", "rank a JSON request's candidates with a ranking server"),
+    "rank": ("lt4rec.commands.rank", "rank a JSON request's candidates with a ranking server"),
     "experiment": ("lt4rec.experiment.cli",
                    "train every variant x seed on the same splits; Table 2/3 reports and plots"),
     "adapt": ("lt4rec.adapt.cli",
@@ -46,24 +46,6 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     add_registered_commands(sub, SUBCOMMANDS, "_main")
     return parser
-
-
-def add_registered_commands(sub, registry, main_key: str,
-                            extra_arguments: Optional[Callable] = None) -> None:
-    """Adds one subparser per ``registry`` entry ``name -> (module, one-line help)``.
-
-    Each module provides ``add_arguments(parser)`` and ``main(args)``; its docstring becomes
-    the subcommand's ``--help`` description, and ``main`` is stored as ``args.<main_key>``.
-    ``extra_arguments(parser)``, when given, adds options every entry shares.
-    """
-    for name, (module_name, help_text) in registry.items():
-        module = importlib.import_module(module_name)
-        p = sub.add_parser(name, help=help_text, description=module.__doc__,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
-        module.add_arguments(p)
-        if extra_arguments is not None:
-            extra_arguments(p)
-        p.set_defaults(**{main_key: module.main})
 
 
 def main(argv: Optional[List[str]] = None) -> int:

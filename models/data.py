@@ -1,6 +1,6 @@
 """Training data: validated logs -> day-based train/validation/test splits of tensors.
 
-Rows come from ``lt4rec.validation.validate_logs`` (the same rules as ``lt4rec validate``), so
+Rows come from ``lt4rec.schemas.validation.validate_logs`` (the same rules as ``lt4rec validate``), so
 a training run accounts for every row it read. Splits follow the papers: the last
 ``test_days`` days are test, the ``validation_days`` before them validation, the rest train.
 Each split keeps its columns as in-memory tensors; batches are gathered by index inside the
@@ -15,10 +15,10 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 import tensorflow as tf
 
-from models import preprocess as pp
-from models.config import TrainerConfig
-from models.features import raw_feature_spec
-from schemas import labels, names
+from lt4rec.models import preprocess as pp
+from lt4rec.models.config import TrainerConfig
+from lt4rec.models.features import raw_feature_spec
+from lt4rec.schemas import labels, names
 
 
 @dataclasses.dataclass
@@ -117,7 +117,7 @@ def load_dataset(data_dir: str, config: TrainerConfig, max_reject_fraction: floa
       ValueError: more than ``max_reject_fraction`` of rows rejected (the message gives counts
         and the quarantine file), or too few days.
     """
-    from lt4rec.validation import format_report, rules, validate_logs
+    from lt4rec.schemas.validation import format_report, rules, validate_logs
 
     result = validate_logs(data_dir, report_dir=quarantine_dir, use_tfdv=False)
     accounting = {"rows_read": result.rows_read, "rows_accepted": result.rows_accepted,

@@ -8,7 +8,7 @@ is divided by the number of replicas, so the step equals one on the whole batch)
 
 import tensorflow as tf
 
-from models.config import TrainerConfig
+from lt4rec.models.config import TrainerConfig
 
 
 def make_strategy(config: TrainerConfig) -> tf.distribute.Strategy:

@@ -14,8 +14,8 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 import tensorflow as tf
 
-from models.data import Split, make_split, make_transformed_split
-from models.features import raw_feature_spec
+from lt4rec.models.data import Split, make_split, make_transformed_split
+from lt4rec.models.features import raw_feature_spec
 
 
 def read_examples(split_dir: str, spec: Optional[Dict[str, tf.io.FixedLenFeature]] = None,

@@ -26,13 +26,14 @@ import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 from tensorflow.python.saved_model import signature_constants as sig
 
-from models.features import raw_feature_spec, raw_input_signature
-from models.layers import MaskedDense
-from models.preprocess import to_transform_inputs
-from models.ranker import MultiTaskRanker, SparseArch
-from models.tasks import CTR, CVR, OUTPUT_NAMES, TASKS
-from serving import warmup
-from serving.tf_serving_config import CONTAINER_BASE_PATH, write_tf_serving_files
+from lt4rec.models.features import raw_feature_spec, raw_input_signature
+from lt4rec.models.layers import MaskedDense
+from lt4rec.models.preprocess import to_transform_inputs
+from lt4rec.models.ranker import MultiTaskRanker, SparseArch
+from lt4rec.models.tasks import CTR, CVR, OUTPUT_NAMES, TASKS
+from lt4rec.models import signatures as names
+from lt4rec.models import warmup
+from lt4rec.models.tf_serving_config import CONTAINER_BASE_PATH, write_tf_serving_files
 
 PCTCVR = "pctcvr"
 COMBINED = "combined"
@@ -125,7 +126,7 @@ class ExportModule(tf.Module):
         return out
 
     def signatures(self) -> Dict[str, tf.types.experimental.ConcreteFunction]:
-        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=names.EXAMPLES_INPUT)])
         def serve_examples(examples):
             return self._outputs(tf.io.parse_example(examples, self._spec))
 
@@ -133,8 +134,8 @@ class ExportModule(tf.Module):
         def serve_raw(features):
             return self._outputs(features)
 
-        out = {"serving_default": serve_examples.get_concrete_function(),
-               "serving_raw": serve_raw.get_concrete_function()}
+        out = {names.DEFAULT_SIGNATURE: serve_examples.get_concrete_function(),
+               names.RAW_SIGNATURE: serve_raw.get_concrete_function()}
         if len(self.scorers) == 1:
             scorer = self.scorers[0]
 
@@ -143,7 +144,7 @@ class ExportModule(tf.Module):
             def regress(inputs):
                 features = tf.io.parse_example(inputs, self._spec)
                 return {sig.REGRESS_OUTPUTS: self._outputs(features)[OUTPUT_NAMES[scorer.task]]}
-            out["regress"] = regress.get_concrete_function()
+            out[names.REGRESS_SIGNATURE] = regress.get_concrete_function()
             if scorer.task == CTR:
                 @tf.function(input_signature=[tf.TensorSpec([None], tf.string,
                                                             name=sig.CLASSIFY_INPUTS)])
@@ -153,18 +154,19 @@ class ExportModule(tf.Module):
                     classes = tf.tile(tf.constant([["0", "1"]]), [tf.shape(p)[0], 1])
                     return {sig.CLASSIFY_OUTPUT_SCORES: tf.stack([1 - p, p], axis=1),
                             sig.CLASSIFY_OUTPUT_CLASSES: classes}
-                out["classify"] = classify.get_concrete_function()
+                out[names.CLASSIFY_SIGNATURE] = classify.get_concrete_function()
         return out
 
 
 # TF Serving dispatches Regress/Classify only to signatures with these method names;
 # tf.saved_model.save writes every signature as Predict, so they are set after saving.
-_METHOD_NAMES = {"regress": sig.REGRESS_METHOD_NAME, "classify": sig.CLASSIFY_METHOD_NAME}
+_METHOD_NAMES = {names.REGRESS_SIGNATURE: names.REGRESS_METHOD,
+                 names.CLASSIFY_SIGNATURE: names.CLASSIFY_METHOD}
 
 
 def _save(module: "ExportModule", path: str) -> None:
     tf.saved_model.save(module, path, signatures=module.signatures())
-    pb_path = os.path.join(path, "saved_model.pb")
+    pb_path = os.path.join(path, names.SAVED_MODEL_FILE)
     proto = saved_model_pb2.SavedModel()
     with open(pb_path, "rb") as fh:
         proto.ParseFromString(fh.read())
@@ -212,10 +214,10 @@ def export_models(model: MultiTaskRanker, out_dir: str, compact: bool = True,
     the models, when they were trained on its outputs (the pipeline); see ``ExportModule``.
 
     For TF Serving, ``pctr`` and ``pcvr`` get ``assets.extra/tf_serving_warmup_requests``
-    (``serving.warmup``; ``warmup_examples``: serialized raw tf.Examples to use, default
+    (``models.warmup``; ``warmup_examples``: serialized raw tf.Examples to use, default
     contract-valid samples), and ``out_dir`` gets ``models.config`` and
     ``batching_parameters.txt`` for a server whose model base path is ``/models``
-    (``serving.tf_serving_config``).
+    (``models.tf_serving_config``).
 
     Returns:
       {"pctr": report, "pcvr": report, "combined": {"bytes": n}}; each task report has

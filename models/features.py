@@ -15,10 +15,10 @@ from typing import Dict, List, Tuple
 
 import tensorflow as tf
 
-from models import preprocess as pp
-from models.config import FeatureConfig
-from schemas import contract as contract_lib
-from schemas.contract import DType, Kind
+from lt4rec.models import preprocess as pp
+from lt4rec.models.config import FeatureConfig
+from lt4rec.schemas import contract as contract_lib
+from lt4rec.schemas.contract import DType, Kind
 
 _CONTRACT = contract_lib.load()
 

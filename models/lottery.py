@@ -21,12 +21,12 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from models import pruning
-from models.config import LT4RecConfig
-from models.data import Split
-from models.ranker import MultiTaskRanker
-from models.tasks import CTR, TASK_NAMES, TASKS, evaluate_predictions
-from models.training import Trainer, predict
+from lt4rec.models import pruning
+from lt4rec.models.config import LT4RecConfig
+from lt4rec.models.data import Split
+from lt4rec.models.ranker import MultiTaskRanker
+from lt4rec.models.tasks import CTR, TASK_NAMES, TASKS, evaluate_predictions
+from lt4rec.models.training import Trainer, predict
 
 METRIC = {CTR: ("ctr_auc", True), 1: ("cvr_mse", False)}  # task -> (metric, higher is better)
 

@@ -34,10 +34,10 @@ from typing import Any, Dict, Optional
 
 import tensorflow as tf
 
-from models.config import FeatureConfig
-from schemas import contract as contract_lib
-from schemas import names
-from schemas.contract import DType, Kind
+from lt4rec.models.config import FeatureConfig
+from lt4rec.schemas import contract as contract_lib
+from lt4rec.schemas import names
+from lt4rec.schemas.contract import DType, Kind
 
 _CONTRACT = contract_lib.load()
 _XF_SUFFIX = "_xf"

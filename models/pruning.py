@@ -14,9 +14,9 @@ import numpy as np
 import tensorflow as tf
 from tensorflow_model_optimization.python.core.sparsity.keras import pruning_schedule
 
-from models.config import PruningConfig
-from models.layers import MaskedDense
-from models.tasks import TASK_NAMES
+from lt4rec.models.config import PruningConfig
+from lt4rec.models.layers import MaskedDense
+from lt4rec.models.tasks import TASK_NAMES
 
 
 class GeometricSparsity(pruning_schedule.PruningSchedule):

@@ -27,10 +27,10 @@ from typing import Dict, List
 
 import tensorflow as tf
 
-from models.config import LT4RecConfig
-from models.features import FeatureEmbedding
-from models.layers import FeatureCross, MaskedDense, MaskedMLP
-from models.tasks import CVR, OUTPUT_NAMES, TASKS
+from lt4rec.models.config import LT4RecConfig
+from lt4rec.models.features import FeatureEmbedding
+from lt4rec.models.layers import FeatureCross, MaskedDense, MaskedMLP
+from lt4rec.models.tasks import CVR, OUTPUT_NAMES, TASKS
 
 
 class InputArch(tf.keras.layers.Layer):
@@ -171,7 +171,7 @@ class MultiTaskRanker(tf.keras.Model):
 
     @classmethod
     def from_config(cls, cfg):
-        from models.config import config_from_dict
+        from lt4rec.models.config import config_from_dict
         return cls(config_from_dict(cfg["config"]))
 
 

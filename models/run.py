@@ -18,17 +18,17 @@ from typing import Callable, Dict, List, Optional
 import numpy as np
 import tensorflow as tf
 
-from lt4rec.examples import encode_rows
-from models import plots
-from models.config import LT4RecConfig
-from models.data import Dataset, load_dataset, transformed_split
-from models.distribution import make_strategy
-from models.export import export_models
-from models.lottery import search_masks
-from models.pruning import mask_statistics
-from models.ranker import MultiTaskRanker, build_model
-from models.tasks import CTR, CVR, TASK_NAMES, evaluate_predictions
-from models.training import Trainer, predict
+from lt4rec.schemas.examples import encode_rows
+from lt4rec.models import plots
+from lt4rec.models.config import LT4RecConfig
+from lt4rec.models.data import Dataset, load_dataset, transformed_split
+from lt4rec.models.distribution import make_strategy
+from lt4rec.models.export import export_models
+from lt4rec.models.lottery import search_masks
+from lt4rec.models.pruning import mask_statistics
+from lt4rec.models.ranker import MultiTaskRanker, build_model
+from lt4rec.models.tasks import CTR, CVR, TASK_NAMES, evaluate_predictions
+from lt4rec.models.training import Trainer, predict
 
 METRICS_FILE = "metrics.json"
 TEST_PREDICTIONS_FILE = "test_predictions.npz"

@@ -15,7 +15,7 @@ from typing import Dict, Optional
 import numpy as np
 import tensorflow as tf
 
-from models.config import LossConfig
+from lt4rec.models.config import LossConfig
 
 CTR, CVR = 0, 1
 TASKS = (CTR, CVR)

@@ -27,10 +27,10 @@ from typing import Callable, Dict, List, Optional, Sequence
 import numpy as np
 import tensorflow as tf
 
-from models.config import LT4RecConfig
-from models.data import Split
-from models.ranker import MultiTaskRanker
-from models.tasks import CTR, CVR, TASK_NAMES, TASKS, ctcvr_loss, ctr_loss, cvr_loss
+from lt4rec.models.config import LT4RecConfig
+from lt4rec.models.data import Split
+from lt4rec.models.ranker import MultiTaskRanker
+from lt4rec.models.tasks import CTR, CVR, TASK_NAMES, TASKS, ctcvr_loss, ctr_loss, cvr_loss
 
 Progress = Optional[Callable[[str], None]]
 

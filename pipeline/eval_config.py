@@ -11,8 +11,9 @@ import dataclasses
 
 import tensorflow_model_analysis as tfma
 
-from models.tasks import CTR, CVR, OUTPUT_NAMES
-from schemas import names
+from lt4rec.models.signatures import DEFAULT_SIGNATURE
+from lt4rec.models.tasks import CTR, CVR, OUTPUT_NAMES
+from lt4rec.schemas import names
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,7 +40,7 @@ def eval_config(thresholds: BlessingConfig = BlessingConfig()) -> tfma.EvalConfi
             absolute={"value": thresholds.max_cvr_mse_rise})))
     return tfma.EvalConfig(
         model_specs=[tfma.ModelSpec(
-            signature_name="serving_default",
+            signature_name=DEFAULT_SIGNATURE,
             label_keys={pctr: names.CLICK, pcvr: names.WATCH_RATIO},
             prediction_keys={pctr: pctr, pcvr: pcvr},
             example_weight_keys={pcvr: names.CLICK})],

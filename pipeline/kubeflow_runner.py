@@ -4,7 +4,7 @@ from typing import Sequence
 
 from tfx import v1 as tfx
 
-from pipeline.pipeline import create_pipeline
+from lt4rec.pipeline.pipeline import create_pipeline
 
 IMAGE_SCHEMA_PATH = "/lt4rec/schemas/log_schema.pbtxt"
 """Where the Dockerfile puts the log contract inside the pipeline image."""

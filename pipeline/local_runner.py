@@ -13,12 +13,12 @@ from typing import Dict, List, Optional, Sequence
 
 from tfx import v1 as tfx
 
-from components.log_example_gen.executor import span_of_date
-from lt4rec import logs
-from pipeline import progress
-from pipeline.beam import load_beam_args
-from pipeline.eval_config import BlessingConfig
-from pipeline.pipeline import create_pipeline
+from lt4rec.components.log_example_gen.executor import span_of_date
+from lt4rec.schemas import logs
+from lt4rec.pipeline import progress
+from lt4rec.pipeline.beam import load_beam_args
+from lt4rec.pipeline.eval_config import BlessingConfig
+from lt4rec.pipeline.pipeline import create_pipeline
 
 PIPELINE_NAME = "lt4rec"
 DEFAULT_BEAM_ARGS = tuple(load_beam_args("local"))  # pipeline/beam/local.json

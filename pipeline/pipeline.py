@@ -20,17 +20,17 @@ from tfx import v1 as tfx
 from tfx.dsl.input_resolution.strategies.span_range_strategy import SpanRangeStrategy
 from tfx.proto import range_config_pb2
 
-from components.anomaly_gate import AnomalyGate
-from components.artifacts import Masks
-from components.dual_pusher import DualPusher
-from components.log_example_gen import LogExampleGen
-from components.mask_gen import MaskGen
-from components.resolvers import LatestArtifactBeforeSpan, LatestBlessedModelBeforeSpan
-from components.sparse_trainer import SparseTrainer
-from models.config import make_config
-from models.preprocess import transform_custom_config
-from pipeline.eval_config import BlessingConfig, eval_config
-from schemas.contract import SCHEMA_PATH
+from lt4rec.components.anomaly_gate import AnomalyGate
+from lt4rec.components.artifacts import Masks
+from lt4rec.components.dual_pusher import DualPusher
+from lt4rec.components.log_example_gen import LogExampleGen
+from lt4rec.components.mask_gen import MaskGen
+from lt4rec.components.resolvers import LatestArtifactBeforeSpan, LatestBlessedModelBeforeSpan
+from lt4rec.components.sparse_trainer import SparseTrainer
+from lt4rec.models.config import make_config
+from lt4rec.models.preprocess import transform_custom_config
+from lt4rec.pipeline.eval_config import BlessingConfig, eval_config
+from lt4rec.schemas.contract import SCHEMA_PATH
 
 
 def create_pipeline(pipeline_name: str, pipeline_root: str, data_root: str,
@@ -110,7 +110,7 @@ def _training_components(example_gen, schema_gen, gate, serving_root, variant, c
     # StatisticsGen's on the raw day; they are turned off to save a Beam pass.
     transform = tfx.components.Transform(
         examples=training_examples, schema=schema_gen.outputs["schema"],
-        preprocessing_fn="models.preprocess.preprocessing_fn",
+        preprocessing_fn="lt4rec.models.preprocess.preprocessing_fn",
         custom_config=transform_custom_config(config.features), disable_statistics=True)
     transform.add_upstream_node(gate)
     out.append(transform)

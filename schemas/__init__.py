@@ -4,6 +4,6 @@ Every other package takes column names from ``schemas.names`` and column facts (
 domain) from ``schemas.contract.load()``.
 """
 
-from schemas import names  # noqa: F401
-from schemas.contract import (DType, Feature, Group, Kind, LogContract,  # noqa: F401
+from lt4rec.schemas import names  # noqa: F401
+from lt4rec.schemas.contract import (DType, Feature, Group, Kind, LogContract,  # noqa: F401
                               SCHEMA_PATH, load)

@@ -23,7 +23,7 @@ from typing import Iterator, Optional, Sequence, Tuple
 from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from schemas import names
+from lt4rec.schemas import names
 
 SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "log_schema.pbtxt")
 SERVING_ENV = "SERVING"

@@ -18,12 +18,9 @@ from typing import List
 
 import numpy as np
 
-from serving.errors import InvalidRequest, TooLarge
-from serving.loaded_model import DEFAULT_SIGNATURE, LoadedModel
-
-PREDICT_METHOD = "tensorflow/serving/predict"
-REGRESS_METHOD = "tensorflow/serving/regress"
-CLASSIFY_METHOD = "tensorflow/serving/classify"
+from lt4rec.models.signatures import CLASSIFY_METHOD, DEFAULT_SIGNATURE, REGRESS_METHOD
+from lt4rec.serving.errors import InvalidRequest, TooLarge
+from lt4rec.serving.loaded_model import LoadedModel
 
 
 @dataclasses.dataclass(frozen=True)

@@ -14,10 +14,8 @@ from typing import Dict, Mapping
 
 import numpy as np
 
-from serving.errors import InvalidRequest, WrongSignature
-
-SAVED_MODEL_FILE = "saved_model.pb"
-DEFAULT_SIGNATURE = "serving_default"  # TF Serving's default for every API
+from lt4rec.models.signatures import DEFAULT_SIGNATURE, SAVED_MODEL_FILE, read_signature_defs
+from lt4rec.serving.errors import InvalidRequest, WrongSignature
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,26 +80,14 @@ class LoadedModel:
         return {k: v.numpy() for k, v in out.items()}
 
 
-def read_signature_defs(path: str) -> Dict[str, object]:
-    """{name: SignatureDef} of the SavedModel at ``path`` (internal ``__`` signatures left out)."""
-    from tensorflow.core.protobuf import saved_model_pb2
-
-    proto = saved_model_pb2.SavedModel()
-    with open(os.path.join(path, SAVED_MODEL_FILE), "rb") as fh:
-        proto.ParseFromString(fh.read())
-    return {k: v for k, v in proto.meta_graphs[0].signature_def.items() if not k.startswith("__")}
-
-
 def load_model(name: str, version: int, path: str) -> LoadedModel:
-    """Loads the SavedModel at ``path`` and replays its warm-up records, if it has any.
+    """Loads the SavedModel at ``path`` (``lt4rec.serving.warmup.load_and_warm`` also replays its
+    warm-up records).
 
     Raises:
       FileNotFoundError: ``path`` holds no ``saved_model.pb``.
-      Anything the warm-up raises: a version that cannot answer its own sample requests is
-      not served.
     """
     import tensorflow as tf
-    from serving import warmup
 
     if not os.path.exists(os.path.join(path, SAVED_MODEL_FILE)):
         raise FileNotFoundError(f"no {SAVED_MODEL_FILE} in {path}")
@@ -109,5 +95,4 @@ def load_model(name: str, version: int, path: str) -> LoadedModel:
     loaded = tf.saved_model.load(path)
     model = LoadedModel(name, version, path, read_signature_defs(path),
                         dict(loaded.signatures), root=loaded)
-    warmup.replay(model)
     return dataclasses.replace(model, load_seconds=time.perf_counter() - started)

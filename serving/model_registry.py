@@ -24,8 +24,10 @@ import os
 import threading
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from serving.errors import NotFound
-from serving.loaded_model import SAVED_MODEL_FILE, LoadedModel, load_model
+from lt4rec.serving.errors import NotFound
+from lt4rec.models.signatures import SAVED_MODEL_FILE
+from lt4rec.serving.loaded_model import LoadedModel
+from lt4rec.serving.warmup import load_and_warm
 
 _LOG = logging.getLogger(__name__)
 
@@ -60,7 +62,7 @@ class ModelRegistry:
     """
 
     def __init__(self, root: str, names: Sequence[str], keep_versions: int = 1,
-                 loader: Callable[[str, int, str], LoadedModel] = load_model):
+                 loader: Callable[[str, int, str], LoadedModel] = load_and_warm):
         if keep_versions < 1:
             raise ValueError(f"`keep_versions` must be >= 1. Received: keep_versions={keep_versions}")
         self.root, self.names, self.keep_versions = root, tuple(names), keep_versions

@@ -20,10 +20,10 @@ from typing import Optional
 from tensorflow_serving.apis import (get_model_metadata_pb2, get_model_status_pb2,
                                      model_service_pb2_grpc, prediction_service_pb2_grpc)
 
-from serving import inference
-from serving.errors import InvalidRequest, NotFound, abort_on_error
-from serving.loaded_model import LoadedModel
-from serving.model_registry import AVAILABLE, LOADING, ModelRegistry
+from lt4rec.serving import inference
+from lt4rec.serving.errors import InvalidRequest, NotFound, abort_on_error
+from lt4rec.serving.loaded_model import LoadedModel
+from lt4rec.serving.model_registry import AVAILABLE, LOADING, ModelRegistry
 
 SIGNATURE_DEF_FIELD = "signature_def"
 

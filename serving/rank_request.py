@@ -28,11 +28,11 @@ from typing import Dict, List, Mapping, Sequence, Tuple
 import numpy as np
 from tensorflow.core.example import example_pb2
 
-from schemas import contract as contract_lib
-from schemas import names as column_names
-from schemas.contract import DType, Group, Kind
-from serving.errors import InvalidRequest, TooLarge
-from serving.protos import rank_pb2
+from lt4rec.schemas import contract as contract_lib
+from lt4rec.schemas import names as column_names
+from lt4rec.schemas.contract import DType, Group, Kind
+from lt4rec.serving.errors import InvalidRequest, TooLarge
+from lt4rec.serving.protos import rank_pb2
 
 _KIND_OF_DTYPE = {DType.INT: "int64_list", DType.FLOAT: "float_list", DType.STRING: "bytes_list"}
 
@@ -208,7 +208,7 @@ def json_from_rows(columns: Mapping[str, np.ndarray], context_row: int,
     the item columns of each of ``candidate_rows`` (id: the item id).
 
     Args:
-      columns: log columns as ``lt4rec.validation.validate_logs(...).accepted`` returns them.
+      columns: log columns as ``lt4rec.schemas.validation.validate_logs(...).accepted`` returns them.
     """
     def py(value):
         return value.item() if isinstance(value, np.generic) else value
@@ -240,7 +240,7 @@ def json_from_log_file(path: str, n_candidates: int, context_row: int = 0) -> di
     Raises:
       ValueError: the file has fewer distinct items than ``n_candidates``.
     """
-    from lt4rec.validation import validate_logs
+    from lt4rec.schemas.validation import validate_logs
 
     columns = validate_logs(path, use_tfdv=False).accepted
     items = columns[column_names.ITEM_ID]

@@ -21,11 +21,12 @@ import numpy as np
 from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2
 from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
-from models.rankscore import rank_scores
-from models.tasks import CTR, CVR, OUTPUT_NAMES
-from serving.errors import ServingError, UpstreamError, abort_on_error
-from serving.protos import rank_pb2, rank_pb2_grpc
-from serving.rank_request import check_request
+from lt4rec.models.signatures import DEFAULT_SIGNATURE, EXAMPLES_INPUT
+from lt4rec.models.rankscore import rank_scores
+from lt4rec.models.tasks import CTR, CVR, OUTPUT_NAMES
+from lt4rec.serving.errors import ServingError, UpstreamError, abort_on_error
+from lt4rec.serving.protos import rank_pb2, rank_pb2_grpc
+from lt4rec.serving.rank_request import check_request
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,8 +46,8 @@ class RankingConfig:
     c: float = 1.0
     pctr_model: str = OUTPUT_NAMES[CTR]
     pcvr_model: str = OUTPUT_NAMES[CVR]
-    signature: str = "serving_default"
-    input_name: str = "examples"
+    signature: str = DEFAULT_SIGNATURE
+    input_name: str = EXAMPLES_INPUT
     max_candidates: int = 1000
     timeout_s: float = 10.0
 

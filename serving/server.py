@@ -29,8 +29,8 @@ from typing import Optional
 
 import grpc
 
-from serving.inference import Limits
-from serving.ranking import RankingConfig
+from lt4rec.serving.inference import Limits
+from lt4rec.serving.ranking import RankingConfig
 
 _LOG = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ class Server:
 
     def __init__(self, config: ServerConfig, loader=None):
         self.config = config
-        self._loader = loader  # (name, version, path) -> LoadedModel; default load_model
+        self._loader = loader  # (name, version, path) -> LoadedModel; default load_and_warm
         self.registry = None
         self.port: Optional[int] = None
         self._loop = asyncio.new_event_loop()
@@ -105,8 +105,8 @@ class Server:
         self._stopped: Optional[asyncio.Event] = None
 
     def _load_models(self) -> None:
-        from models.tasks import OUTPUT_NAMES
-        from serving.model_registry import ModelRegistry
+        from lt4rec.models.tasks import OUTPUT_NAMES
+        from lt4rec.serving.model_registry import ModelRegistry
 
         cfg = self.config
         kwargs = {"loader": self._loader} if self._loader is not None else {}
@@ -121,9 +121,9 @@ class Server:
                                maximum_concurrent_rpcs=max_concurrent_rpcs)
 
     async def _serve(self) -> None:
-        from serving.model_server import ModelStatusServicer, PredictionServicer
-        from serving.protos import rank_pb2_grpc
-        from serving.ranking import RankingServicer
+        from lt4rec.serving.model_server import ModelStatusServicer, PredictionServicer
+        from lt4rec.serving.protos import rank_pb2_grpc
+        from lt4rec.serving.ranking import RankingServicer
         from tensorflow_serving.apis import model_service_pb2_grpc, prediction_service_pb2_grpc
 
         cfg = self.config

@@ -28,7 +28,7 @@ TINY_OVERRIDES = {
 
 def tiny_config(variant, **sections):
     """The production config of ``variant`` shrunk by TINY_OVERRIDES (plus ``sections``)."""
-    from models.config import make_config
+    from lt4rec.models.config import make_config
     overrides = {k: dict(v) for k, v in TINY_OVERRIDES.items()}
     for key, values in sections.items():
         overrides.setdefault(key, {}).update(values)
@@ -47,6 +47,6 @@ def tiny_logs(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_dataset(tiny_logs):
-    from models.config import TrainerConfig
-    from models.data import load_dataset
+    from lt4rec.models.config import TrainerConfig
+    from lt4rec.models.data import load_dataset
     return load_dataset(str(tiny_logs), TrainerConfig())

@@ -11,11 +11,11 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
-from models.config import TrainerConfig  # noqa: E402
-from models.data import load_dataset  # noqa: E402
-from models.ranker import build_model  # noqa: E402
-from models.tasks import CTR  # noqa: E402
-from models.training import Trainer  # noqa: E402
+from lt4rec.models.config import TrainerConfig  # noqa: E402
+from lt4rec.models.data import load_dataset  # noqa: E402
+from lt4rec.models.ranker import build_model  # noqa: E402
+from lt4rec.models.tasks import CTR  # noqa: E402
+from lt4rec.models.training import Trainer  # noqa: E402
 
 sys.path.insert(0, sys.argv[2])
 from conftest import tiny_config  # noqa: E402

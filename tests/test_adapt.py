@@ -8,7 +8,7 @@ import pytest
 
 from lt4rec.adapt.adapter import ADAPT_DIR, QUARANTINE_FILE, adapt
 from lt4rec.adapt.mapping import MappingError, load_mapping, parse_mapping
-from schemas import names
+from lt4rec.schemas import names
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURE = os.path.join(ROOT, "tests", "data", "kuairand", "kuairand_sample.csv")

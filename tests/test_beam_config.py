@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from pipeline.beam import load_beam_args
+from lt4rec.pipeline.beam import load_beam_args
 
 
 def test_templates_name_their_runner():

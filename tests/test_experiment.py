@@ -63,7 +63,7 @@ def test_rank_score_exponents_weigh_ctr_cvr_and_length():
 
 
 def test_requests_are_user_day_hour_groups_of_at_least_two():
-    from schemas import names
+    from lt4rec.schemas import names
     rows = {"_day": np.array(["d1", "d1", "d1", "d2", "d1"]),
             names.USER_ID: np.array([1, 1, 2, 1, 1]),
             names.HOUR_OF_DAY: np.array([5, 5, 5, 5, 6])}

@@ -4,14 +4,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from lt4rec import logs
-from lt4rec.examples import encode_rows
-from lt4rec.validation import validate_logs
-from models import lottery
-from models.export import export_models, task_scorer
-from models.ranker import build_model
-from models.tasks import CTR, CVR, OUTPUT_NAMES
-from models.training import Trainer
+from lt4rec.schemas import logs
+from lt4rec.schemas.examples import encode_rows
+from lt4rec.schemas.validation import validate_logs
+from lt4rec.models import lottery
+from lt4rec.models.export import export_models, task_scorer
+from lt4rec.models.ranker import build_model
+from lt4rec.models.tasks import CTR, CVR, OUTPUT_NAMES
+from lt4rec.models.training import Trainer
 
 from conftest import tiny_config
 

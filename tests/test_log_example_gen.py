@@ -13,9 +13,9 @@ from tfx.types import standard_artifacts, standard_component_specs  # noqa: E402
 from tfx.utils import io_utils, proto_utils  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from components.log_example_gen import executor  # noqa: E402
-from lt4rec.examples import decode_example  # noqa: E402
-from schemas import names  # noqa: E402
+from lt4rec.components.log_example_gen import executor  # noqa: E402
+from lt4rec.schemas.examples import decode_example  # noqa: E402
+from lt4rec.schemas import names  # noqa: E402
 
 
 def _run(input_base, out_dir, day="2026-11-01"):

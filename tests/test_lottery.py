@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from models import lottery, pruning
-from models.lottery import select_round
-from models.ranker import build_model
-from models.tasks import CTR, CVR
-from models.training import Trainer
+from lt4rec.models import lottery, pruning
+from lt4rec.models.lottery import select_round
+from lt4rec.models.ranker import build_model
+from lt4rec.models.tasks import CTR, CVR
+from lt4rec.models.training import Trainer
 
 from conftest import tiny_config
 

@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 from tensorflow_model_optimization.python.core.sparsity.keras import prunable_layer
 
-from models.layers import FeatureCross, MaskedDense
+from lt4rec.models.layers import FeatureCross, MaskedDense
 
 RNG = np.random.default_rng(0)
 
@@ -100,8 +100,8 @@ def test_feature_cross_matches_hand_computation():
 
 
 def test_feature_embedding_config_round_trip():
-    from models.config import FeatureConfig
-    from models.features import FeatureEmbedding
+    from lt4rec.models.config import FeatureConfig
+    from lt4rec.models.features import FeatureEmbedding
     layer = FeatureEmbedding(FeatureConfig(embedding_dim=3, user_buckets=11), multiview_dim=2)
     clone = FeatureEmbedding.from_config(layer.get_config())
     assert clone.config == layer.config and clone.multiview_dim == 2 and clone.width == 5

@@ -6,9 +6,9 @@ tfx_v1 = pytest.importorskip("tfx.v1")
 
 from tfx import v1 as tfx  # noqa: E402
 
-from lt4rec import logs  # noqa: E402
-from pipeline.pipeline import create_pipeline  # noqa: E402
-from components.log_example_gen.executor import span_of_date  # noqa: E402
+from lt4rec.schemas import logs  # noqa: E402
+from lt4rec.pipeline.pipeline import create_pipeline  # noqa: E402
+from lt4rec.components.log_example_gen.executor import span_of_date  # noqa: E402
 
 
 def _run(data_root, root, span):
@@ -51,7 +51,7 @@ def test_row_anomaly_stops_the_run_at_example_gen(small_logs, tmp_path):
 def _schema_variant(tmp_path, name, edit):
     """The contract with one feature edited by ``edit(feature)``, written to a pbtxt."""
     from google.protobuf import text_format
-    from schemas import contract
+    from lt4rec.schemas import contract
     schema = contract.load_schema_proto()
     edit(next(f for f in schema.feature if f.name == "hour_of_day"))
     path = tmp_path / name
@@ -94,8 +94,8 @@ def test_two_days_push_warm_start_reuse_masks_cache_and_resume(tiny_logs, tmp_pa
     import json
     import tensorflow as tf
     from conftest import TINY_OVERRIDES
-    from pipeline import local_runner
-    from pipeline.eval_config import BlessingConfig
+    from lt4rec.pipeline import local_runner
+    from lt4rec.pipeline.eval_config import BlessingConfig
 
     root, serving = tmp_path / "root", tmp_path / "root" / "serving"
     # Tiny data gives a weak model: bless on any AUC, then demand AUC 0.99.
@@ -153,7 +153,7 @@ def test_two_days_push_warm_start_reuse_masks_cache_and_resume(tiny_logs, tmp_pa
 
 def test_kubeflow_compile_names_every_component(tmp_path):
     import json
-    from pipeline.kubeflow_runner import compile_kubeflow
+    from lt4rec.pipeline.kubeflow_runner import compile_kubeflow
     out = compile_kubeflow(str(tmp_path / "lt4rec.json"), "registry.example/lt4rec:1",
                            "gs://b/root", "gs://b/logs", "gs://b/serving")
     spec = json.loads(open(out).read())
@@ -173,8 +173,8 @@ def test_rolling_window_trains_on_the_last_n_days(tiny_logs, tmp_path):
     import datetime as dt
     import json
     from conftest import TINY_OVERRIDES
-    from pipeline import local_runner
-    from pipeline.eval_config import BlessingConfig
+    from lt4rec.pipeline import local_runner
+    from lt4rec.pipeline.eval_config import BlessingConfig
 
     lenient = BlessingConfig(min_ctr_auc=0.0, max_cvr_mse=1.0, max_ctr_auc_drop=1.0,
                              max_cvr_mse_rise=1.0)

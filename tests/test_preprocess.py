@@ -5,19 +5,19 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from lt4rec import logs
-from lt4rec.examples import encode_rows
-from lt4rec.validation import validate_logs
-from models import preprocess as pp
-from models.config import FeatureConfig
-from models.data import make_transformed_split
-from models.export import export_models
-from models.features import FeatureEmbedding, raw_feature_spec
-from models.ranker import build_model
-from models.tasks import CTR, CVR, OUTPUT_NAMES
-from models.training import Trainer
-from schemas import contract as contract_lib
-from schemas import names
+from lt4rec.schemas import logs
+from lt4rec.schemas.examples import encode_rows
+from lt4rec.schemas.validation import validate_logs
+from lt4rec.models import preprocess as pp
+from lt4rec.models.config import FeatureConfig
+from lt4rec.models.data import make_transformed_split
+from lt4rec.models.export import export_models
+from lt4rec.models.features import FeatureEmbedding, raw_feature_spec
+from lt4rec.models.ranker import build_model
+from lt4rec.models.tasks import CTR, CVR, OUTPUT_NAMES
+from lt4rec.models.training import Trainer
+from lt4rec.schemas import contract as contract_lib
+from lt4rec.schemas import names
 
 from conftest import tiny_config
 

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from models import pruning
-from models.config import PruningConfig
-from models.layers import MaskedDense
+from lt4rec.models import pruning
+from lt4rec.models.config import PruningConfig
+from lt4rec.models.layers import MaskedDense
 
 RNG = np.random.default_rng(1)
 

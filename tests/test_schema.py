@@ -6,8 +6,8 @@ import os
 import pytest
 from google.protobuf import text_format
 
-from schemas import contract, names
-from schemas.contract import DType, Group, Kind
+from lt4rec.schemas import contract, names
+from lt4rec.schemas.contract import DType, Group, Kind
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -93,9 +93,9 @@ def test_no_module_outside_schemas_spells_a_column_name():
 
 def test_watch_ratio_label():
     import numpy as np
-    from schemas.labels import watch_ratio
+    from lt4rec.schemas.labels import watch_ratio
     r = watch_ratio([30.0, 200.0, 5.0, 0.0], [60.0, 100.0, 10.0, 10.0], [1, 1, 0, 1])
     assert r[0] == 0.5 and r[1] == 1.0 and np.isnan(r[2]) and r[3] == 0.0
-    from schemas.labels import watch_ratio_column
+    from lt4rec.schemas.labels import watch_ratio_column
     column = watch_ratio_column([30.0, 200.0, 5.0], [60.0, 100.0, 10.0], [1, 1, 0])
     assert column.tolist() == [0.5, 1.0, 0.0] and column.dtype == np.float32

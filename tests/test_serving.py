@@ -23,20 +23,20 @@ from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2,
                                      get_model_status_pb2, model_service_pb2_grpc, predict_pb2,
                                      prediction_service_pb2_grpc, regression_pb2)
 
-from lt4rec import logs
-from lt4rec.validation import validate_logs
-from models.export import export_models
-from models.ranker import build_model
-from models.tasks import CTR, CVR, OUTPUT_NAMES
-from models.training import Trainer
-from schemas import names
-from serving import rank_request
-from serving.inference import Limits
-from serving.loaded_model import LoadedModel, load_model
-from serving.model_registry import AVAILABLE
-from serving.protos import rank_pb2, rank_pb2_grpc
-from serving.ranking import RankingConfig, rank_scores
-from serving.server import Server, ServerConfig
+from lt4rec.schemas import logs
+from lt4rec.schemas.validation import validate_logs
+from lt4rec.models.export import export_models
+from lt4rec.models.ranker import build_model
+from lt4rec.models.tasks import CTR, CVR, OUTPUT_NAMES
+from lt4rec.models.training import Trainer
+from lt4rec.schemas import names
+from lt4rec.serving import rank_request
+from lt4rec.serving.inference import Limits
+from lt4rec.serving.loaded_model import LoadedModel, load_model
+from lt4rec.serving.model_registry import AVAILABLE
+from lt4rec.serving.protos import rank_pb2, rank_pb2_grpc
+from lt4rec.serving.ranking import RankingConfig, rank_scores
+from lt4rec.serving.server import Server, ServerConfig
 
 from conftest import tiny_config
 
@@ -161,15 +161,16 @@ def test_model_service_scores_equal_the_savedmodels(channel, served_root, log_co
 def test_exports_carry_warmup_records_of_every_api_and_they_replay(served_root):
     import collections
     from tensorflow_serving.apis import prediction_log_pb2
-    from serving import warmup
+    from lt4rec.models import warmup as records
+    from lt4rec.serving import warmup
     for name, kinds in ((PCTR, {"predict_log": 2, "regress_log": 1, "classify_log": 1}),
                         (PCVR, {"predict_log": 2, "regress_log": 1})):
-        path = warmup.warmup_path(str(served_root / name / "1"))
+        path = records.warmup_path(str(served_root / name / "1"))
         logs_ = [prediction_log_pb2.PredictionLog.FromString(r)
                  for r in tf.data.TFRecordDataset(path).as_numpy_iterator()]
         assert collections.Counter(l.WhichOneof("log_type") for l in logs_) == kinds
         batch = tf.make_ndarray(logs_[1].predict_log.request.inputs["examples"])
-        assert batch.shape == (warmup.WARMUP_BATCH,)
+        assert batch.shape == (records.WARMUP_BATCH,)
         model = load_model(name, 1, str(served_root / name / "1"))
         assert warmup.replay(model) == sum(kinds.values())
 

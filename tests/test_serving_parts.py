@@ -12,14 +12,15 @@ from google.protobuf import text_format
 from tensorflow.core.example import example_pb2
 from tensorflow_serving.config import model_server_config_pb2
 
-from models.tasks import OUTPUT_NAMES
-from schemas import names
-from serving import rank_request, tf_serving_config
-from serving.errors import InvalidRequest, NotFound, TooLarge
-from serving.loaded_model import LoadedModel
-from serving.model_registry import AVAILABLE, END, ModelRegistry
-from serving.protos import rank_pb2
-from serving.ranking import RankingConfig, rank_scores, ranking_order
+from lt4rec.models.tasks import OUTPUT_NAMES
+from lt4rec.schemas import names
+from lt4rec.models import tf_serving_config
+from lt4rec.serving import rank_request
+from lt4rec.serving.errors import InvalidRequest, NotFound, TooLarge
+from lt4rec.serving.loaded_model import LoadedModel
+from lt4rec.serving.model_registry import AVAILABLE, END, ModelRegistry
+from lt4rec.serving.protos import rank_pb2
+from lt4rec.serving.ranking import RankingConfig, rank_scores, ranking_order
 
 SERVING_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "serving")
 
@@ -171,7 +172,7 @@ def test_models_config_and_the_k8s_configmap_agree():
 
 
 def test_pusher_publishes_warmup_records_and_writes_models_config(tmp_path):
-    from components.dual_pusher.executor import push
+    from lt4rec.components.dual_pusher.executor import push
     for name in OUTPUT_NAMES:
         extra = tmp_path / "model" / name / "assets.extra"
         os.makedirs(extra)

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lt4rec import logs
+from lt4rec.schemas import logs
 from lt4rec.simulator import SimulatorConfig, simulate
 from lt4rec.simulator.run import iter_days
-from schemas import labels, names
+from lt4rec.schemas import labels, names
 
 from conftest import SMALL_WORLD
 

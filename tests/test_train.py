@@ -9,9 +9,9 @@ import sys
 import numpy as np
 import pytest
 
-from models.config import VARIANTS, make_config
-from models.ranker import build_model
-from models.training import Trainer
+from lt4rec.models.config import VARIANTS, make_config
+from lt4rec.models.ranker import build_model
+from lt4rec.models.training import Trainer
 
 from conftest import TINY_OVERRIDES, tiny_config
 
@@ -61,7 +61,7 @@ def test_train_cli_writes_metrics_exports_and_plots(tiny_logs, tmp_path):
 
 
 def test_too_few_days_is_a_clear_error(small_logs, tmp_path):
-    from models.config import TrainerConfig
-    from models.data import load_dataset
+    from lt4rec.models.config import TrainerConfig
+    from lt4rec.models.data import load_dataset
     with pytest.raises(ValueError, match="at least 3 days"):
         load_dataset(str(small_logs), TrainerConfig())

@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from lt4rec import logs
-from lt4rec.validation import rules, validate_logs
-from schemas import names
+from lt4rec.schemas import logs
+from lt4rec.schemas.validation import rules, validate_logs
+from lt4rec.schemas import names
 
 COLS = list(names.LOG_COLUMNS)
 DAY = "2026-11-01"

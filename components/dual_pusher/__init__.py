@@ -1,3 +1,3 @@
 """DualPusher: publishes the blessed pCTR and pCVR SavedModels as TF Serving versions."""
 
-from components.dual_pusher.component import DualPusher  # noqa: F401
+from lt4rec.components.dual_pusher.component import DualPusher  # noqa: F401

@@ -5,7 +5,7 @@ from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 
-from components.dual_pusher import executor
+from lt4rec.components.dual_pusher import executor
 
 
 class DualPusherSpec(ComponentSpec):

@@ -5,7 +5,7 @@ than any version already there), each copied to a hidden temporary folder first 
 into place, so a TF Serving file-system poller never sees half a model. Earlier versions stay.
 Each version carries its warm-up records (``assets.extra/``, written by the export), and the
 serving root gets TF Serving's ``models.config`` (base path: the root's absolute path) and
-``batching_parameters.txt`` (``serving.tf_serving_config``).
+``batching_parameters.txt`` (``models.tf_serving_config``).
 """
 
 import os
@@ -16,8 +16,8 @@ from absl import logging
 from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 
-from models.tasks import OUTPUT_NAMES
-from serving.tf_serving_config import write_tf_serving_files
+from lt4rec.models.tasks import OUTPUT_NAMES
+from lt4rec.models.tf_serving_config import write_tf_serving_files
 
 
 def next_version(serving_root: str) -> int:

@@ -1,3 +1,3 @@
 """LogExampleGen: daily traffic-log CSVs -> validated, contract-typed tf.Example TFRecords."""
 
-from components.log_example_gen.component import LogExampleGen  # noqa: F401
+from lt4rec.components.log_example_gen.component import LogExampleGen  # noqa: F401

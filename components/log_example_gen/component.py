@@ -8,9 +8,9 @@ from tfx.components import FileBasedExampleGen
 from tfx.dsl.components.base import executor_spec
 from tfx.proto import example_gen_pb2, range_config_pb2
 
-from components.log_example_gen import executor
-from lt4rec import logs
-from schemas.contract import SCHEMA_PATH
+from lt4rec.components.log_example_gen import executor
+from lt4rec.schemas import logs
+from lt4rec.schemas.contract import SCHEMA_PATH
 
 
 def LogExampleGen(input_base: str, span: Optional[int] = None,  # noqa: N802 (TFX style)

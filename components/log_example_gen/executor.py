@@ -1,11 +1,11 @@
 """Executor of LogExampleGen: validate the span's log files, then write typed tf.Examples.
 
 Before any Example is written, every file of the span (the day the driver resolved from the
-``{YYYY}-{MM}-{DD}`` pattern) goes through ``lt4rec.validation`` -- the same rules as
+``{YYYY}-{MM}-{DD}`` pattern) goes through ``lt4rec.schemas.validation`` -- the same rules as
 ``lt4rec validate``. Its report and quarantine land in ``<examples uri>/validation/``; any
 anomaly (a bad row, a missing column, an empty day) fails the component with the report, so
 nothing downstream runs on a broken day. Accepted rows become tf.Examples typed by the
-contract (``lt4rec.examples``), not by type inference.
+contract (``lt4rec.schemas.examples``), not by type inference.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def custom_config(schema_path: str) -> example_gen_pb2.CustomConfig:
 
 def _schema_path(exec_properties: Dict[str, Any]) -> str:
     """The contract to validate against (from ``custom_config``; default the packaged one)."""
-    from schemas.contract import SCHEMA_PATH
+    from lt4rec.schemas.contract import SCHEMA_PATH
 
     raw = exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY)
     if not raw:
@@ -65,8 +65,8 @@ def _span_files(exec_properties: Dict[str, Any], pattern: str) -> List[str]:
 def _examples_of_file(path: str, schema_path: str) -> Iterator[bytes]:
     # Parsing a file to typed columns is the validator's job too, so the workers reuse it; the
     # driver already ran it once in ``Executor.Do`` to gate the run and write the report.
-    from lt4rec.examples import encode_rows
-    from lt4rec.validation import validate_logs
+    from lt4rec.schemas.examples import encode_rows
+    from lt4rec.schemas.validation import validate_logs
 
     result = validate_logs(path, report_dir=None, use_tfdv=False, schema_path=schema_path)
     yield from encode_rows(result.accepted)
@@ -92,7 +92,7 @@ class Executor(BaseExampleGenExecutor):
         return _LogsToExamples
 
     def Do(self, input_dict, output_dict, exec_properties) -> None:  # noqa: N802
-        from lt4rec.validation import format_report, validate_logs
+        from lt4rec.schemas.validation import format_report, validate_logs
 
         input_config = example_gen_pb2.Input()
         proto_utils.json_to_proto(exec_properties[standard_component_specs.INPUT_CONFIG_KEY],

@@ -1,3 +1,3 @@
 """MaskGen: runs Algorithm 1 once and emits a Masks artifact that later days reuse."""
 
-from components.mask_gen.component import MaskGen  # noqa: F401
+from lt4rec.components.mask_gen.component import MaskGen  # noqa: F401

@@ -7,8 +7,8 @@ from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 
-from components.artifacts import Masks
-from components.mask_gen import executor
+from lt4rec.components.artifacts import Masks
+from lt4rec.components.mask_gen import executor
 
 
 class MaskGenSpec(ComponentSpec):

@@ -16,13 +16,13 @@ from absl import logging
 from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 
-from components import common
-from components.common import SPAN_PROPERTY
-from models import lottery, plots
-from models.distribution import make_strategy
-from models.pruning import mask_statistics
-from models.ranker import build_model
-from models.tasks import TASK_NAMES
+from lt4rec.components import common
+from lt4rec.components.common import SPAN_PROPERTY
+from lt4rec.models import lottery, plots
+from lt4rec.models.distribution import make_strategy
+from lt4rec.models.pruning import mask_statistics
+from lt4rec.models.ranker import build_model
+from lt4rec.models.tasks import TASK_NAMES
 
 MASKS_FILE = "masks.npz"
 THETA_DIR = "theta"

@@ -1,3 +1,3 @@
 """SparseTrainer: joint training from theta through the MaskGen masks, warm-started daily."""
 
-from components.sparse_trainer.component import SparseTrainer  # noqa: F401
+from lt4rec.components.sparse_trainer.component import SparseTrainer  # noqa: F401

@@ -18,15 +18,15 @@ from absl import logging
 from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 
-from components import common
-from components.mask_gen.executor import apply_masks, load_theta
-from components.common import SPAN_PROPERTY
-from models.distribution import make_strategy
-from models.export import COMBINED, export_models
-from models.ranker import build_model
-from models.run import METRICS_FILE
-from models.tasks import CTR, CVR, evaluate_predictions
-from models.training import Trainer, predict
+from lt4rec.components import common
+from lt4rec.components.mask_gen.executor import apply_masks, load_theta
+from lt4rec.components.common import SPAN_PROPERTY
+from lt4rec.models.distribution import make_strategy
+from lt4rec.models.export import COMBINED, export_models
+from lt4rec.models.ranker import build_model
+from lt4rec.models.run import METRICS_FILE
+from lt4rec.models.tasks import CTR, CVR, evaluate_predictions
+from lt4rec.models.training import Trainer, predict
 
 WEIGHTS_DIR = "weights"
 SERVING_DIR = "Format-Serving"

@@ -6,7 +6,7 @@ parse as the contract's type, by a value missing from a ``values`` lookup withou
 by watch time on a non-click when the mapping's policy is ``reject``. Accepted rows go to
 ``OUT/YYYY-MM-DD/impressions.csv`` (the UTC day of their contract timestamp, sorted by time);
 rejected ones to ``OUT/_adapt/quarantine.csv`` (source line, reasons, raw row); the counts to
-``OUT/_adapt/report.json``. The output is then checked with ``lt4rec.validation`` (the same
+``OUT/_adapt/report.json``. The output is then checked with ``lt4rec.schemas.validation`` (the same
 rules as ``lt4rec validate``) so the adapter cannot write what the trainer would refuse.
 """
 
@@ -20,10 +20,10 @@ from typing import Dict, List
 
 import numpy as np
 
-from lt4rec import logs
+from lt4rec.schemas import logs
 from lt4rec.adapt.mapping import Mapping, MappingError
-from schemas import contract as contract_lib
-from schemas import names
+from lt4rec.schemas import contract as contract_lib
+from lt4rec.schemas import names
 
 ADAPT_DIR = "_adapt"
 REPORT_FILE = "report.json"
@@ -146,7 +146,7 @@ def adapt(source_path: str, mapping: Mapping, out_dir: str) -> dict:
 
     Raises:
       MappingError: the source lacks a column the mapping reads.
-      ValueError: the written logs fail ``lt4rec.validation`` (a mapping that produces values
+      ValueError: the written logs fail ``lt4rec.schemas.validation`` (a mapping that produces values
         outside the contract, e.g. an unknown vocabulary constant).
     """
     contract = contract_lib.load()
@@ -242,7 +242,7 @@ def _write_json(report: dict, out_dir: str) -> None:
 
 
 def _check_output(out_dir: str, report: dict) -> None:
-    from lt4rec.validation import format_report, validate_logs
+    from lt4rec.schemas.validation import format_report, validate_logs
     if not report["days"]:
         raise ValueError(f"every one of {report['rows_read']} source rows was rejected; see "
                          f"{report['quarantine']}")

@@ -30,7 +30,7 @@ import dataclasses
 import json
 from typing import Any, Dict, List, Optional
 
-from schemas import names
+from lt4rec.schemas import names
 
 OPS = ("<=", "<", "==", "!=", ">", ">=")
 DERIVATIONS = ("row_number", names.DAY_OF_WEEK, names.HOUR_OF_DAY, "recent_items")

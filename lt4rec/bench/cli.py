@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import argparse
 
+from lt4rec.commands.registry import add_registered_commands
+
 # name -> (module, one-line help); a benchmark module has add_arguments(parser) and main(args).
 BENCHMARKS = {
-    "serve": ("serving.bench",
+    "serve": ("lt4rec.bench.serve",
               "ranking p50/p99 and requests/s over gRPC next to the in-process SavedModel call"),
     "train": ("lt4rec.bench.train",
               "steady-state training examples/s per variant vs a dense reference (mask overhead)"),
@@ -32,8 +34,6 @@ def _out_dir_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from lt4rec.cli import add_registered_commands
-
     sub = parser.add_subparsers(dest="benchmark", metavar="BENCHMARK")
     sub.required = True
     add_registered_commands(sub, BENCHMARKS, "_bench_main", _out_dir_argument)

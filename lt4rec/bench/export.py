@@ -24,6 +24,7 @@ import tempfile
 import time
 from typing import Dict, List
 
+from lt4rec.models.signatures import DEFAULT_SIGNATURE
 from lt4rec.bench import common, workload
 
 SPARSE_VARIANTS = ("sparse_weight", "sparse_neuron")
@@ -52,9 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _test_examples(log_dir: str, n: int) -> List[bytes]:
     """``n`` serialized tf.Examples of the last day's rows (repeated if the day is shorter)."""
-    from lt4rec import logs
-    from lt4rec.examples import encode_rows
-    from lt4rec.validation import validate_logs
+    from lt4rec.schemas import logs
+    from lt4rec.schemas.examples import encode_rows
+    from lt4rec.schemas.validation import validate_logs
 
     columns = validate_logs(logs.find_log_files(log_dir)[-1][0], use_tfdv=False).accepted
     rows = list(encode_rows({k: v[:n] for k, v in columns.items()}))
@@ -66,7 +67,7 @@ def time_exports(paths: Dict[str, str], examples: List[bytes], batch_sizes: List
     """{export: {batch_size: latency_summary + examples_per_s}} of ``serving_default``."""
     import tensorflow as tf
 
-    fns = {name: tf.saved_model.load(path).signatures["serving_default"]
+    fns = {name: tf.saved_model.load(path).signatures[DEFAULT_SIGNATURE]
            for name, path in paths.items()}
     out: Dict[str, Dict[str, dict]] = {name: {} for name in fns}
     for bs in batch_sizes:
@@ -89,7 +90,7 @@ def time_exports(paths: Dict[str, str], examples: List[bytes], batch_sizes: List
 
 
 def main(args: argparse.Namespace) -> int:
-    from models.run import train_variant
+    from lt4rec.models.run import train_variant
 
     batch_sizes = [int(b) for b in args.batch_sizes.split(",") if b.strip()]
     if not batch_sizes or min(batch_sizes) < 1 or args.calls < 1 or args.warmup < 0:
@@ -105,7 +106,7 @@ def main(args: argparse.Namespace) -> int:
     reports, paths, picked = {}, {}, {}
     with workload.simulated_logs(args.days, args.rows_per_day, args.seed) as logs, \
             tempfile.TemporaryDirectory(prefix="lt4rec_bench_export_") as out:
-        from models.data import load_dataset
+        from lt4rec.models.data import load_dataset
         dataset = load_dataset(logs, configs[workload.DENSE_REFERENCE].trainer)
         examples = _test_examples(logs, max(batch_sizes))
         for name, config in configs.items():

@@ -46,8 +46,8 @@ def _import_tfx() -> float:
     started = time.perf_counter()
     from tfx import v1 as tfx  # noqa: F401
 
-    import components.log_example_gen  # noqa: F401
-    import pipeline.local_runner  # noqa: F401
+    import lt4rec.components.log_example_gen  # noqa: F401
+    import lt4rec.pipeline.local_runner  # noqa: F401
     return 0.0 if already else time.perf_counter() - started
 
 
@@ -59,18 +59,18 @@ def run_stages(log_dir: str, root: str, day: dt.date, config, beam_args) -> dict
     """
     from tfx import v1 as tfx
 
-    from components.log_example_gen import LogExampleGen
-    from components.log_example_gen.executor import span_of_date
-    from models.preprocess import transform_custom_config
-    from pipeline import progress
-    from schemas.contract import SCHEMA_PATH
+    from lt4rec.components.log_example_gen import LogExampleGen
+    from lt4rec.components.log_example_gen.executor import span_of_date
+    from lt4rec.models.preprocess import transform_custom_config
+    from lt4rec.pipeline import progress
+    from lt4rec.schemas.contract import SCHEMA_PATH
 
     example_gen = LogExampleGen(input_base=log_dir, schema_path=SCHEMA_PATH,
                                 span=span_of_date(day.year, day.month, day.day))
     schema_gen = tfx.components.ImportSchemaGen(schema_file=SCHEMA_PATH)
     transform = tfx.components.Transform(
         examples=example_gen.outputs["examples"], schema=schema_gen.outputs["schema"],
-        preprocessing_fn="models.preprocess.preprocessing_fn",
+        preprocessing_fn="lt4rec.models.preprocess.preprocessing_fn",
         custom_config=transform_custom_config(config.features), disable_statistics=True)
     pipe = tfx.dsl.Pipeline(
         pipeline_name="lt4rec_bench_ingest", pipeline_root=os.path.join(root, "pipeline"),
@@ -88,8 +88,8 @@ def run_stages(log_dir: str, root: str, day: dt.date, config, beam_args) -> dict
 
 def measure(rows: int, seed: int, config, beam_args) -> dict:
     """Simulates one day of ``rows`` rows and times the ingest stages on it."""
-    from lt4rec import logs as log_layout
-    from pipeline.local_runner import log_days
+    from lt4rec.schemas import logs as log_layout
+    from lt4rec.pipeline.local_runner import log_days
 
     with workload.simulated_logs(1, rows, seed) as logs, \
             tempfile.TemporaryDirectory(prefix="lt4rec_bench_ingest_") as root:
@@ -105,7 +105,7 @@ def measure(rows: int, seed: int, config, beam_args) -> dict:
 
 def main(args: argparse.Namespace) -> int:
     import_s = _import_tfx()
-    from pipeline.local_runner import DEFAULT_BEAM_ARGS
+    from lt4rec.pipeline.local_runner import DEFAULT_BEAM_ARGS
 
     if args.rows < 1 or not 0 <= args.small_rows < args.rows:
         raise ValueError(f"--rows must be >= 1 and --small-rows in [0, rows). Received: "

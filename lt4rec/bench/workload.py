@@ -40,7 +40,7 @@ def parse_variants(text: str) -> List[str]:
     Raises:
       ValueError: an unknown name (the message lists the known ones).
     """
-    from models.config import VARIANTS
+    from lt4rec.models.config import VARIANTS
 
     names = [v.strip() for v in text.split(",") if v.strip()]
     unknown = [v for v in names if v not in VARIANTS]
@@ -52,7 +52,7 @@ def parse_variants(text: str) -> List[str]:
 
 def variant_config(variant: str, config_path: str = None):
     """``models.config.load_config``: the variant's preset plus the ``--config`` overrides."""
-    from models.config import load_config
+    from lt4rec.models.config import load_config
 
     return load_config(variant, config_path)
 
@@ -78,7 +78,7 @@ def load_transformed(log_dir: str, config):
     """
     import dataclasses
 
-    from models.data import load_dataset, transformed_split
+    from lt4rec.models.data import load_dataset, transformed_split
 
     dataset = load_dataset(log_dir, config.trainer)
     return dataclasses.replace(dataset, **{

@@ -20,7 +20,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from models import plots  # noqa: E402
+from lt4rec.models import plots  # noqa: E402
 
 _OVERLAP_KEYS = ("entries", "shared", "ctr_only", "cvr_only", "pruned_by_both")
 

@@ -14,7 +14,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from lt4rec.experiment import figures, offline, runner, stats
-from schemas import names
+from lt4rec.schemas import names
 
 REPORT_JSON = "report.json"
 REPORT_MD = "report.md"

@@ -33,13 +33,13 @@ def run_dir(out_dir: str, variant: str, seed: int) -> str:
 
 def is_finished(path: str) -> bool:
     """A run is finished when its metrics.json exists (train_variant writes it last)."""
-    from models.run import METRICS_FILE
+    from lt4rec.models.run import METRICS_FILE
     return os.path.isfile(os.path.join(path, METRICS_FILE))
 
 
 def load_run(path: str) -> Dict:
     """The metrics.json of a finished run."""
-    from models.run import METRICS_FILE
+    from lt4rec.models.run import METRICS_FILE
     with open(os.path.join(path, METRICS_FILE), encoding="utf-8") as fh:
         return json.load(fh)
 
@@ -61,7 +61,7 @@ def check_same_config(path: str, config) -> None:
 def make_configs(variants: Sequence[str], overrides: Optional[Dict] = None) -> Dict:
     """variant -> LT4RecConfig; raises ValueError on an unknown variant or when the variants'
     day splits differ (every variant must be compared on the same splits)."""
-    from models.config import make_config
+    from lt4rec.models.config import make_config
     if not variants:
         raise ValueError("no variants given")
     if len(set(variants)) != len(variants):
@@ -115,8 +115,8 @@ def run_experiment(data_dir: str, variants: Sequence[str], seeds: Sequence[int],
     if not todo:
         return dirs
     import lt4rec  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow)
-    from models.data import load_dataset, transformed_split
-    from models.run import train_variant
+    from lt4rec.models.data import load_dataset, transformed_split
+    from lt4rec.models.run import train_variant
 
     os.makedirs(out_dir, exist_ok=True)
     first = configs[variants[0]]

@@ -9,7 +9,7 @@ from typing import Dict
 import numpy as np
 
 from lt4rec.simulator import world as world_lib
-from schemas import names
+from lt4rec.schemas import names
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 

@@ -10,11 +10,11 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from lt4rec import logs
+from lt4rec.schemas import logs
 from lt4rec.simulator.config import SimulatorConfig
 from lt4rec.simulator.day import DayLog, HistoryState, generate_day
 from lt4rec.simulator.world import World
-from schemas import labels, names
+from lt4rec.schemas import labels, names
 
 DEFAULT_START_DATE = dt.date(2026, 11, 1)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from lt4rec.simulator.config import SimulatorConfig
-from schemas import contract, names
+from lt4rec.schemas import contract, names
 
 _CONTRACT = contract.load()
 AGE_BUCKETS = np.array(_CONTRACT[names.USER_AGE_BUCKET].vocabulary, dtype=object)

@@ -17,8 +17,8 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 import pandas as pd
 
-from schemas import names
-from schemas.contract import DType, Feature, Kind, LogContract
+from lt4rec.schemas import names
+from lt4rec.schemas.contract import DType, Feature, Kind, LogContract
 
 # Anomaly classes, with the sentence the report prints for each.
 MISSING_COLUMN = "missing_column"

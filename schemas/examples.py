@@ -16,9 +16,9 @@ from typing import Dict, Iterator, Optional, Sequence
 import numpy as np
 from tensorflow.core.example import example_pb2, feature_pb2
 
-from schemas import contract as contract_lib
-from schemas import labels, names as column_names
-from schemas.contract import DType
+from lt4rec.schemas import contract as contract_lib
+from lt4rec.schemas import labels, names as column_names
+from lt4rec.schemas.contract import DType
 
 
 def encode_rows(columns: Dict[str, np.ndarray],

@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from schemas import names
+from lt4rec.schemas import names
 
 DAY_FORMAT = "%Y-%m-%d"
 LOG_FILE_NAME = "impressions.csv"

@@ -71,20 +71,20 @@ def _config_json(path):
 
 
 def _beam_args(args) -> list:
-    from pipeline.beam import load_beam_args
+    from lt4rec.pipeline.beam import load_beam_args
     return (load_beam_args(args.beam_config) if args.beam_config else []) + args.beam_arg
 
 
 def main(args: argparse.Namespace) -> int:
     if args.pipeline_command == "compile":
-        from pipeline.kubeflow_runner import compile_kubeflow
+        from lt4rec.pipeline.kubeflow_runner import compile_kubeflow
         out = compile_kubeflow(args.out, args.image, args.pipeline_root, args.data,
                                args.serving_root, args.variant, _config_json(args.config),
                                _beam_args(args))
         print(f"wrote Kubeflow Pipelines v2 spec {out}")
         return 0
-    from pipeline import local_runner
-    from pipeline.eval_config import BlessingConfig
+    from lt4rec.pipeline import local_runner
+    from lt4rec.pipeline.eval_config import BlessingConfig
 
     days = local_runner.log_days(args.data)
     if args.day:

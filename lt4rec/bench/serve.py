@@ -29,6 +29,8 @@ import tempfile
 import time
 from typing import Dict, List
 
+from lt4rec.models.signatures import DEFAULT_SIGNATURE, EXAMPLES_INPUT
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--models", metavar="DIR", default=None,
@@ -48,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _prepare(tmp: str, args) -> Dict[str, str]:
     """{"models": serving root, "log_file": a log day's CSV, "note": what the models are}."""
-    from lt4rec import logs
+    from lt4rec.schemas import logs
     from lt4rec.simulator import simulate
 
     log_dir = args.logs
@@ -58,11 +60,11 @@ def _prepare(tmp: str, args) -> Dict[str, str]:
     log_file = logs.find_log_files(log_dir)[-1][0]
     if args.models is not None:
         return {"models": args.models, "log_file": log_file, "note": f"models from {args.models}"}
-    from lt4rec.validation import validate_logs
-    from models.config import make_config
-    from models.export import export_models
-    from models.ranker import build_model
-    from models.tasks import OUTPUT_NAMES
+    from lt4rec.schemas.validation import validate_logs
+    from lt4rec.models.config import make_config
+    from lt4rec.models.export import export_models
+    from lt4rec.models.ranker import build_model
+    from lt4rec.models.tasks import OUTPUT_NAMES
 
     columns = validate_logs(log_file, use_tfdv=False).accepted
     model = build_model(make_config("sparse_weight"), {k: v[:8] for k, v in columns.items()})
@@ -124,9 +126,9 @@ def main(args: argparse.Namespace) -> int:
     import tensorflow as tf
 
     from lt4rec.bench.common import DEFAULT_OUT_DIR, write_result
-    from models.tasks import OUTPUT_NAMES
-    from serving.protos import rank_pb2_grpc
-    from serving.rank_request import json_from_log_file, request_from_json
+    from lt4rec.models.tasks import OUTPUT_NAMES
+    from lt4rec.serving.protos import rank_pb2_grpc
+    from lt4rec.serving.rank_request import json_from_log_file, request_from_json
 
     tmp = tempfile.mkdtemp(prefix="lt4rec-bench-serve-")
     try:
@@ -143,7 +145,7 @@ def main(args: argparse.Namespace) -> int:
 
             def in_process():
                 for name, model in loaded.items():
-                    model.signatures["serving_default"](examples=batch)[name].numpy()
+                    model.signatures[DEFAULT_SIGNATURE](**{EXAMPLES_INPUT: batch})[name].numpy()
             for clients in args.clients:
                 floor = _summary(*_timed(in_process, clients, args.requests, args.warmup))
                 rows.append({"candidates": n, "clients": clients, "path": "in-process SavedModel",

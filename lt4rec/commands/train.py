@@ -16,7 +16,7 @@ import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from models.config import VARIANTS
+    from lt4rec.models.config import VARIANTS
     parser.add_argument("--data", required=True, help="log root with day folders YYYY-MM-DD/")
     parser.add_argument("--variant", default="sparse_weight", choices=sorted(VARIANTS),
                         help="model variant (default sparse_weight)")
@@ -44,8 +44,8 @@ def _summary(result: dict) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
-    from models.config import load_config
-    from models.run import train_variant
+    from lt4rec.models.config import load_config
+    from lt4rec.models.run import train_variant
 
     config = load_config(args.variant, args.config)
     result = train_variant(args.data, config, args.out, args.seed,

@@ -20,10 +20,10 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from lt4rec import logs
-from lt4rec.validation import reader, rules
-from schemas import contract as contract_lib
-from schemas import labels, names
+from lt4rec.schemas import logs
+from lt4rec.schemas.validation import reader, rules
+from lt4rec.schemas import contract as contract_lib
+from lt4rec.schemas import labels, names
 
 MAX_EXAMPLES = 3
 QUARANTINE_FILE = "quarantine.csv"
@@ -205,7 +205,7 @@ def validate_logs(data: Union[str, Sequence[str]], report_dir: Optional[str] = N
     """Validates every log CSV under ``data`` (a log root, a day folder, a file, or a list of files).
 
     Args:
-      data: where the logs are (see ``lt4rec.logs``), or an explicit list of CSV files.
+      data: where the logs are (see ``lt4rec.schemas.logs``), or an explicit list of CSV files.
       report_dir: where to write ``quarantine.csv``, ``report.json`` and TFDV statistics;
         None writes nothing.
       use_tfdv: also run TFDV's statistics validation over the accepted rows.
