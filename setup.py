@@ -36,6 +36,7 @@ setup(
     packages=_packages(),
     package_dir={f"lt4rec.{layer}": layer for layer in LAYER_FOLDERS},
     package_data={"lt4rec.schemas": ["*.pbtxt", "mappings/*.json"],
+                  "lt4rec.experiment": ["studies/*.json"],
                   "lt4rec.pipeline.beam": ["*.json"],
                   "lt4rec.serving": ["protos/*.proto", "examples/*.json", "k8s/*.yaml"]},
     install_requires=_requirements("base.txt"),
