@@ -396,3 +396,32 @@ def test_model_calls_get_the_time_the_request_has_left():
     asyncio.run(call(0.5, 2.0))    # the call's own shorter timeout stays
     asyncio.run(call(10.0, None))  # not inside a request: unchanged
     assert 1.5 < seen[0] <= 2.0 and seen[1:] == [0.5, 10.0]
+
+
+# -- flags -------------------------------------------------------------------------------------
+def _serve_config(*argv):
+    import argparse
+    from lt4rec.commands import serve
+    parser = argparse.ArgumentParser()
+    serve.add_arguments(parser)
+    return serve.config_from_args(parser.parse_args(list(argv)))
+
+
+def test_serve_flags_become_the_ops_config_and_bad_tls_combinations_are_named(certs):
+    ca, cert = str(certs / "ca.pem"), str(certs / "client.pem")
+    config = _serve_config("--target", "tfs:8500", "--metrics-port", "9090", "--request-timeout",
+                           "1.5", "--max-message-mb", "8", "--drain-delay", "4",
+                           "--target-ssl-ca", ca, "--health-port", "8601")
+    assert (config.ops.metrics_port, config.ops.request_timeout_s, config.max_message_mb,
+            config.ops.drain_s, config.ops.health_port) == (9090, 1.5, 8, 4.0, 8601)
+    assert config.ops.target_tls == ClientTLS(ca, flags="--target-ssl")
+    cases = [(("--target", "t:1", "--target-ssl-cert", cert), "need --target-ssl-ca"),
+             (("--target", "t:1", "--target-ssl-ca", ca, "--target-ssl-cert", cert),
+              "give both --target-ssl-cert and --target-ssl-key"),
+             (("--target", "t:1", "--target-ssl-ca", str(certs / "nope.pem")),
+              "--target-ssl-ca: cannot read"),
+             (("--models", "m", "--target-ssl-ca", ca), "there is none"),
+             (("--models", "m", "--request-timeout", "0"), "request_timeout_s` must be > 0")]
+    for argv, words in cases:
+        with pytest.raises(ValueError, match=words):
+            _serve_config(*argv)
