@@ -77,9 +77,13 @@ class Health:
 
     def on_publish(self, previous: Dict[str, List[int]], served: Dict[str, List[int]]) -> None:
         """ModelRegistry observer (poller thread): SERVING iff every model has a version."""
-        if self._loop is not None and not self._loop.is_closed():
-            ready = all(served.values())
-            asyncio.run_coroutine_threadsafe(self.set_serving(ready), self._loop)
+        if self._loop is None or self._loop.is_closed():
+            return
+        update = self.set_serving(all(served.values()))
+        try:
+            asyncio.run_coroutine_threadsafe(update, self._loop)
+        except RuntimeError:  # the server stopped while this poll ran
+            update.close()
 
     def on_load_failure(self, model: str, version: int, error: str) -> None:
         """ModelRegistry observer: a failed version keeps the previous one serving."""

@@ -125,9 +125,11 @@ class Operations:
         return ch
 
     async def drain(self) -> None:
-        """Health NOT_SERVING, then ``drain_s`` seconds still taking calls."""
+        """Health NOT_SERVING, then ``drain_s`` seconds still taking calls (not when it was
+        not SERVING: no balancer is sending traffic then)."""
+        was_serving = self.health.serving
         await self.health.drain()
-        if self.config.drain_s:
+        if self.config.drain_s and was_serving:
             _LOG.info("draining: health NOT_SERVING, taking calls for %gs more",
                       self.config.drain_s)
             await asyncio.sleep(self.config.drain_s)

@@ -283,8 +283,9 @@ def _tls_channel(port, ca_file, cert_file=None, key_file=None):
 
 def test_tls_connects_with_the_right_ca_and_is_refused_with_a_wrong_one(tmp_path, certs):
     _publish(tmp_path, 1)
-    server = _started(_config(tmp_path, ops=OpsConfig(ssl_config_file=_ssl_config(certs, False))),
-                      FakeModels())
+    server = _started(_config(tmp_path, ops=OpsConfig(
+        ssl_config_file=_ssl_config(certs, False), health_port=portpicker.pick_unused_port())),
+        FakeModels())
     try:
         with _tls_channel(server.port, str(certs / "ca.pem")) as ch:
             assert _check(ch) == HealthStatus.SERVING
@@ -292,6 +293,10 @@ def test_tls_connects_with_the_right_ca_and_is_refused_with_a_wrong_one(tmp_path
             assert _code(_check, ch) == grpc.StatusCode.UNAVAILABLE
         with grpc.insecure_channel(f"127.0.0.1:{server.port}") as ch:
             assert _code(_check, ch) == grpc.StatusCode.UNAVAILABLE
+        # the plaintext health-only port (for kubelet's probes) serves health and nothing else
+        with grpc.insecure_channel(f"127.0.0.1:{server.ops.health_port}") as ch:
+            assert _check(ch) == HealthStatus.SERVING
+            assert _code(_predict, ch) == grpc.StatusCode.UNIMPLEMENTED
     finally:
         server.stop(grace_s=0)
 
