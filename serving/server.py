@@ -76,6 +76,8 @@ class ServerConfig:
         if self.models_dir is not None and self.target is not None:
             raise ValueError("give either a models directory or a --target model server, "
                              "not both")
+        if self.ops.target_tls is not None and self.target is None:
+            raise ValueError("TLS settings for a --target model server, but there is none")
         for name in ("inference_threads", "max_concurrent_rpcs", "max_message_mb"):
             if getattr(self, name) < 1:
                 raise ValueError(f"`{name}` must be >= 1. Received: {name}={getattr(self, name)}")
