@@ -16,6 +16,10 @@ of ``inference_threads``. ``max_concurrent_rpcs`` bounds what is admitted at onc
 clients get RESOURCE_EXHAUSTED instead of the server queueing without limit);
 ``max_message_mb`` bounds a request's size (RESOURCE_EXHAUSTED from gRPC itself). ``stop``
 refuses new calls, lets in-flight ones finish for up to ``grace_s``, then releases everything.
+
+Operations (``ops.py``, issue 15): the port opens before the models load, the standard health
+service saying NOT_SERVING (and model calls UNAVAILABLE) until both are loaded and again from
+``stop`` on; metrics, TLS and request deadlines as ``ServerConfig.ops`` says.
 """
 
 from __future__ import annotations
@@ -28,9 +32,11 @@ import threading
 from typing import Optional
 
 import grpc
+from tensorflow_serving.apis import model_service_pb2, prediction_service_pb2
 
 from lt4rec.serving.inference import Limits
 from lt4rec.serving.ops import Operations, OpsConfig
+from lt4rec.serving.protos import rank_pb2
 from lt4rec.serving.ranking import RankingConfig
 
 _LOG = logging.getLogger(__name__)
@@ -110,7 +116,7 @@ class Server:
         self._stopped: Optional[asyncio.Event] = None
         self.ops = Operations(config.ops, _services(config), config.host)  # ops (issue 15)
 
-    def _load_models(self) -> None:
+    def _new_registry(self) -> None:
         from lt4rec.models.tasks import OUTPUT_NAMES
         from lt4rec.serving.model_registry import ModelRegistry
 
@@ -195,7 +201,7 @@ class Server:
         self._executor = concurrent.futures.ThreadPoolExecutor(cfg.inference_threads,
                                                                thread_name_prefix="inference")
         if cfg.models_dir is not None:
-            self._load_models()
+            self._new_registry()
         self._thread = threading.Thread(target=self._run, name="grpc-server", daemon=True)
         self._thread.start()
         if not self._ready.wait(timeout_s):
@@ -243,9 +249,6 @@ class Server:
 
 def _services(config: ServerConfig):
     """Full names of the gRPC services ``config`` serves (the health service reports each)."""
-    from lt4rec.serving.protos import rank_pb2
-    from tensorflow_serving.apis import model_service_pb2, prediction_service_pb2
-
     out = []
     if config.models_dir is not None:
         out += [prediction_service_pb2.DESCRIPTOR.services_by_name["PredictionService"].full_name,
