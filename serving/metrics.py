@@ -1,8 +1,9 @@
 """Prometheus metrics of a serving process (``lt4rec serve --metrics-port P``: text format at
 ``http://HOST:P/metrics``).
 
-Requests (every unary call that reaches a servicer; calls gRPC itself refuses before that —
-over ``--max-concurrent-rpcs`` or the message size — are not seen), named as
+Requests (every unary call on the public port that reaches a servicer; calls gRPC itself
+refuses before that — over ``--max-concurrent-rpcs`` or the message size — are not seen, nor
+the ranking service's in-process hop to its own model service), named as
 go-grpc-prometheus names them so existing dashboards work:
 
 * ``grpc_server_started_total{grpc_service, grpc_method}``
