@@ -24,7 +24,7 @@ import os
 import threading
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from lt4rec.serving.errors import NotFound
+from lt4rec.serving.errors import NotFound, Unavailable
 from lt4rec.models.signatures import SAVED_MODEL_FILE
 from lt4rec.serving.loaded_model import LoadedModel
 from lt4rec.serving.warmup import load_and_warm
@@ -59,6 +59,11 @@ class ModelRegistry:
       names: the models to serve.
       keep_versions: how many of the newest versions to keep loaded (>= 1).
       loader: ``(name, version, path) -> LoadedModel`` (tests swap in slow or failing ones).
+
+    Attributes:
+      observers: told of each publish, ``on_publish(previous, served)`` with {name: versions},
+        and of each failed load, ``on_load_failure(name, version, error)``, in the poller's
+        thread (health and metrics, ``ops.Operations.observers``).
     """
 
     def __init__(self, root: str, names: Sequence[str], keep_versions: int = 1,
@@ -73,13 +78,15 @@ class ModelRegistry:
         self._poll_lock = threading.Lock()  # one poll at a time; readers never take it
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
+        self.observers: list = []
 
     # -- reading (any thread, lock-free) ------------------------------------------------------
     def get(self, name: str, version: Optional[int] = None) -> LoadedModel:
         """The newest served version of ``name``, or exactly ``version``.
 
         Raises:
-          NotFound: unknown name, nothing loaded yet, or ``version`` not served.
+          NotFound: unknown name, or ``version`` not served.
+          Unavailable: no version of ``name`` loaded yet (the server is starting).
         """
         snapshot = self._snapshot  # one read: the whole request uses this set
         if name not in snapshot:
@@ -87,7 +94,7 @@ class ModelRegistry:
                            f"{', '.join(self.names)}")
         versions = snapshot[name]
         if not versions:
-            raise NotFound(f"model {name!r} has no version loaded yet (looking under "
+            raise Unavailable(f"model {name!r} has no version loaded yet (looking under "
                            f"{os.path.join(self.root, name)})")
         if version is None:
             return versions[max(versions)]
@@ -122,8 +129,12 @@ class ModelRegistry:
             for name in self.names:
                 for version in set(self._snapshot[name]) - set(new[name]):
                     self._status[(name, version)] = VersionStatus(version, END)
+            previous = {n: sorted(v) for n, v in self._snapshot.items()}
             self._snapshot = new  # the atomic swap
-            return {n: sorted(v) for n, v in new.items()}
+            served = {n: sorted(v) for n, v in new.items()}
+            for observer in self.observers:
+                observer.on_publish(previous, served)
+            return served
 
     def _next_versions(self, name: str) -> Dict[int, LoadedModel]:
         current = self._snapshot[name]
@@ -151,6 +162,8 @@ class ModelRegistry:
             self._failed.add((name, version))
             self._status[(name, version)] = VersionStatus(version, END, f"{type(err).__name__}: "
                                                                         f"{err}")
+            for observer in self.observers:
+                observer.on_load_failure(name, version, self._status[(name, version)].error)
             return None
         _LOG.info("model %s version %d loaded in %.2fs", name, version, model.load_seconds)
         self._status[(name, version)] = VersionStatus(version, AVAILABLE)

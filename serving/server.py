@@ -16,6 +16,10 @@ of ``inference_threads``. ``max_concurrent_rpcs`` bounds what is admitted at onc
 clients get RESOURCE_EXHAUSTED instead of the server queueing without limit);
 ``max_message_mb`` bounds a request's size (RESOURCE_EXHAUSTED from gRPC itself). ``stop``
 refuses new calls, lets in-flight ones finish for up to ``grace_s``, then releases everything.
+
+Operations (``ops.py``, issue 15): the port opens before the models load, the standard health
+service saying NOT_SERVING (and model calls UNAVAILABLE) until both are loaded and again from
+``stop`` on; metrics, TLS and request deadlines as ``ServerConfig.ops`` says.
 """
 
 from __future__ import annotations
@@ -28,8 +32,11 @@ import threading
 from typing import Optional
 
 import grpc
+from tensorflow_serving.apis import model_service_pb2, prediction_service_pb2
 
 from lt4rec.serving.inference import Limits
+from lt4rec.serving.ops import Operations, OpsConfig
+from lt4rec.serving.protos import rank_pb2
 from lt4rec.serving.ranking import RankingConfig
 
 _LOG = logging.getLogger(__name__)
@@ -52,6 +59,7 @@ class ServerConfig:
       max_concurrent_rpcs: calls admitted at once; more get RESOURCE_EXHAUSTED.
       max_message_mb: largest request or response, MiB.
       grace_s: how long shutdown waits for in-flight calls.
+      ops: health, metrics, TLS, request deadline, drain (``ops.OpsConfig``).
     """
     port: int = 8500
     host: str = "0.0.0.0"
@@ -65,6 +73,7 @@ class ServerConfig:
     max_concurrent_rpcs: int = 256
     max_message_mb: int = 64
     grace_s: float = 10.0
+    ops: OpsConfig = OpsConfig()
 
     def __post_init__(self):
         if self.models_dir is None and (self.ranking is None or self.target is None):
@@ -73,6 +82,8 @@ class ServerConfig:
         if self.models_dir is not None and self.target is not None:
             raise ValueError("give either a models directory or a --target model server, "
                              "not both")
+        if self.ops.target_tls is not None and self.target is None:
+            raise ValueError("TLS settings for a --target model server, but there is none")
         for name in ("inference_threads", "max_concurrent_rpcs", "max_message_mb"):
             if getattr(self, name) < 1:
                 raise ValueError(f"`{name}` must be >= 1. Received: {name}={getattr(self, name)}")
@@ -103,22 +114,25 @@ class Server:
         self._channel = None
         self._executor: Optional[concurrent.futures.ThreadPoolExecutor] = None
         self._stopped: Optional[asyncio.Event] = None
+        self.ops = Operations(config.ops, _services(config), config.host)  # ops (issue 15)
 
-    def _load_models(self) -> None:
+    def _new_registry(self) -> None:
         from lt4rec.models.tasks import OUTPUT_NAMES
         from lt4rec.serving.model_registry import ModelRegistry
 
         cfg = self.config
         kwargs = {"loader": self._loader} if self._loader is not None else {}
         self.registry = ModelRegistry(cfg.models_dir, OUTPUT_NAMES, cfg.keep_versions, **kwargs)
-        self.registry.poll_once()
-        self.registry.require_loaded()
+        self.registry.observers.extend(self.ops.observers)  # ops: health + metrics (issue 15)
 
-    def _new_server(self, max_concurrent_rpcs: int):
+    def _new_server(self, max_concurrent_rpcs: int, interceptors=()):
         # gRPC sets SO_REUSEPORT by default: a second server on a taken port would silently
         # share its traffic; refuse instead.
-        return grpc.aio.server(options=self.config.grpc_options() + [("grpc.so_reuseport", 0)],
+        return grpc.aio.server(options=self._server_options(), interceptors=list(interceptors),
                                maximum_concurrent_rpcs=max_concurrent_rpcs)
+
+    def _server_options(self):
+        return self.config.grpc_options() + [("grpc.so_reuseport", 0)]
 
     async def _serve(self) -> None:
         from lt4rec.serving.model_server import ModelStatusServicer, PredictionServicer
@@ -127,7 +141,7 @@ class Server:
         from tensorflow_serving.apis import model_service_pb2_grpc, prediction_service_pb2_grpc
 
         cfg = self.config
-        public = self._new_server(cfg.max_concurrent_rpcs)
+        public = self._new_server(cfg.max_concurrent_rpcs, self.ops.interceptors())
         self._servers.append(public)
         target = cfg.target
         if cfg.models_dir is not None:
@@ -144,17 +158,25 @@ class Server:
                 await internal.start()
                 self._servers.append(internal)
         if cfg.ranking is not None:
-            self._channel = grpc.aio.insecure_channel(target, options=cfg.grpc_options())
+            self._channel = self.ops.channel(  # ops: TLS, deadline, upstream health (issue 15)
+                target, cfg.grpc_options(), remote=cfg.target is not None,
+                models=(cfg.ranking.pctr_model, cfg.ranking.pcvr_model),
+                poll_s=cfg.poll_interval_s, timeout_s=cfg.ranking.timeout_s)
             rank_pb2_grpc.add_RankingServiceServicer_to_server(
                 RankingServicer(cfg.ranking, self._channel, target), public)
+        error = None
         try:
-            self.port = public.add_insecure_port(f"{cfg.host}:{cfg.port}")
+            await self.ops.start(public, self._server_options())  # ops: health, metrics
+            self.port = self.ops.add_port(public, f"{cfg.host}:{cfg.port}")  # ops: TLS
         except RuntimeError:
             self.port = 0
+        except OSError as err:  # the metrics or health port
+            self.port, error = 0, err
         if not self.port:
             for server in self._servers[1:]:
                 await server.stop(0)
-            raise OSError(f"cannot bind {cfg.host}:{cfg.port} (is the port in use?)")
+            await self.ops.close()
+            raise error or OSError(f"cannot bind {cfg.host}:{cfg.port} (is the port in use?)")
         await public.start()
         self._stopped = asyncio.Event()
         self._ready.set()
@@ -179,11 +201,7 @@ class Server:
         self._executor = concurrent.futures.ThreadPoolExecutor(cfg.inference_threads,
                                                                thread_name_prefix="inference")
         if cfg.models_dir is not None:
-            try:
-                self._load_models()
-            except BaseException:
-                self._shutdown_sync()
-                raise
+            self._new_registry()
         self._thread = threading.Thread(target=self._run, name="grpc-server", daemon=True)
         self._thread.start()
         if not self._ready.wait(timeout_s):
@@ -192,14 +210,23 @@ class Server:
             self._shutdown_sync()
             raise self._error
         if self.registry is not None:
+            # the port is open (health NOT_SERVING, model calls UNAVAILABLE) while loading
+            try:
+                self.registry.poll_once()
+                self.registry.require_loaded()
+            except BaseException:
+                self.stop(grace_s=0)
+                raise
             self.registry.start_polling(cfg.poll_interval_s)
         return self.port
 
     async def _stop(self, grace_s: float) -> None:
+        await self.ops.drain()  # ops: health NOT_SERVING, --drain-delay (issue 15)
         for server in self._servers:  # public first: it drains while internal still answers
             await server.stop(grace_s)
         if self._channel is not None:
             await self._channel.close()
+        await self.ops.close()  # ops (issue 15)
         self._stopped.set()
 
     def stop(self, grace_s: Optional[float] = None) -> None:
@@ -218,3 +245,14 @@ class Server:
             self._executor.shutdown(wait=True)
         if not self._loop.is_closed() and not self._loop.is_running():
             self._loop.close()
+
+
+def _services(config: ServerConfig):
+    """Full names of the gRPC services ``config`` serves (the health service reports each)."""
+    out = []
+    if config.models_dir is not None:
+        out += [prediction_service_pb2.DESCRIPTOR.services_by_name["PredictionService"].full_name,
+                model_service_pb2.DESCRIPTOR.services_by_name["ModelService"].full_name]
+    if config.ranking is not None:
+        out.append(rank_pb2.DESCRIPTOR.services_by_name["RankingService"].full_name)
+    return out

@@ -199,3 +199,42 @@ def test_generated_protos_match_rank_proto():
     assert generated == declared
     assert [m.name for m in rank_pb2.DESCRIPTOR.services_by_name["RankingService"].methods] == [
         "Rank"]
+
+
+def _k8s(name):
+    with open(os.path.join(SERVING_DIR, "k8s", name), encoding="utf-8") as fh:
+        return list(yaml.safe_load_all(fh))
+
+
+def test_ranking_manifest_probes_the_health_service_and_is_scraped_where_metrics_are():
+    import argparse
+    from lt4rec.commands import serve
+    from lt4rec.serving import health
+    pod = _k8s("ranking-deployment.yaml")[0]["spec"]["template"]
+    container = pod["spec"]["containers"][0]
+    parser = argparse.ArgumentParser()
+    serve.add_arguments(parser)
+    assert container["command"][:2] == ["lt4rec", "serve"]
+    config = serve.config_from_args(parser.parse_args(container["command"][2:]))
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert ports == {"grpc": config.port, "metrics": config.ops.metrics_port} == {
+        "grpc": 8600, "metrics": 9090}
+    assert container["readinessProbe"]["grpc"] == {"port": 8600, "service": health.OVERALL}
+    assert container["livenessProbe"]["grpc"] == {"port": 8600, "service": health.LIVENESS}
+    annotations = pod["metadata"]["annotations"]
+    assert annotations == {"prometheus.io/scrape": "true", "prometheus.io/port": "9090",
+                           "prometheus.io/path": "/metrics"}
+    assert (config.ops.request_timeout_s, config.max_message_mb) == (2.0, 16)
+
+
+def test_tf_serving_manifest_exports_prometheus_metrics_where_they_are_scraped():
+    monitoring = _k8s("configmap.yaml")[0]["data"]["monitoring.config"]
+    assert re.search(r"prometheus_config \{\s*enable: true", monitoring)
+    path = re.search(r'path: "([^"]+)"', monitoring).group(1)
+    pod = _k8s("tf-serving-deployment.yaml")[0]["spec"]["template"]
+    container = pod["spec"]["containers"][0]
+    assert "--monitoring_config_file=/config/monitoring.config" in container["args"]
+    http = next(p["containerPort"] for p in container["ports"] if p["name"] == "http")
+    annotations = pod["metadata"]["annotations"]
+    assert (annotations["prometheus.io/port"], annotations["prometheus.io/path"]) == (
+        str(http), path)

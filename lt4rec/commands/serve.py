@@ -10,7 +10,13 @@ DIR is a serving root as DualPusher writes it: DIR/pctr/<version>/, DIR/pcvr/<ve
 newest version of each is loaded (with its warm-up records replayed) before the port opens;
 DIR is re-scanned every --poll-interval seconds and a new version is swapped in once fully
 loaded, without failing a request. Ranking: rankscore = pCTR^a * pCVR^b * video_length^c.
-SIGTERM or Ctrl-C stops gracefully: new calls are refused, in-flight ones finish (--grace).
+SIGTERM or Ctrl-C stops gracefully: health turns NOT_SERVING, new calls are refused (after
+--drain-delay), in-flight ones finish (--grace).
+
+Operations (README "Serving operations"): the standard gRPC health service on the same port
+(service "" and each served service: SERVING once both models are loaded; "liveness"), a
+Prometheus endpoint (--metrics-port), TLS / mutual TLS (--ssl-config-file, TF Serving's
+SSLConfig; --target-ssl-* towards a remote model server), --max-message-mb, --request-timeout.
 """
 
 from __future__ import annotations
@@ -56,6 +62,50 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="calls admitted at once; more get RESOURCE_EXHAUSTED (default 256)")
     ops.add_argument("--grace", type=float, default=10.0,
                      help="seconds shutdown waits for in-flight calls (default 10)")
+    add_ops_arguments(parser)
+
+
+def add_ops_arguments(parser: argparse.ArgumentParser) -> None:
+    """Health, metrics, TLS, message size and deadline flags (issue 15)."""
+    ops = parser.add_argument_group("health, metrics, TLS, limits")
+    ops.add_argument("--metrics-port", type=int, default=0,
+                     help="serve Prometheus metrics at http://HOST:PORT/metrics (default 0: off)")
+    ops.add_argument("--health-port", type=int, default=0,
+                     help="also serve the gRPC health service alone, plaintext, on this port "
+                          "(for probes that cannot speak TLS; default 0: off)")
+    ops.add_argument("--drain-delay", type=float, default=0.0, metavar="SECONDS",
+                     help="on shutdown, health says NOT_SERVING this long before new calls are "
+                          "refused (default 0)")
+    ops.add_argument("--max-message-mb", type=int, default=64,
+                     help="largest request or response, MiB; larger is RESOURCE_EXHAUSTED "
+                          "(default 64)")
+    ops.add_argument("--request-timeout", type=float, default=None, metavar="SECONDS",
+                     help="most seconds a call may run on this server (DEADLINE_EXCEEDED beyond;"
+                          " model calls get what is left); default: the client's deadline only")
+    ops.add_argument("--ssl-config-file", metavar="FILE",
+                     help="TLS: TF Serving's SSLConfig text file (server_key, server_cert, "
+                          "custom_ca, client_verify: mutual TLS); PEM inline or file paths")
+    for flag, what in (("ca", "CA that signed the --target server's certificate (TLS to it)"),
+                       ("cert", "client certificate for mutual TLS to --target"),
+                       ("key", "client key for mutual TLS to --target"),
+                       ("server-name", "name to check the --target certificate against")):
+        ops.add_argument(f"--target-ssl-{flag}", metavar="PEM" if flag != "server-name" else
+                         "NAME", help=what)
+
+
+def ops_config_from_args(args: argparse.Namespace):
+    """The ``OpsConfig`` of the command line (ValueError on a bad combination)."""
+    from lt4rec.serving.ops import OpsConfig  # deferred: grpc and TF Serving's protos
+    from lt4rec.serving.tls import client_tls_from  # deferred: grpc
+
+    tls_flags = (args.target_ssl_ca, args.target_ssl_cert, args.target_ssl_key,
+                 args.target_ssl_server_name)
+    if any(tls_flags) and args.target is None:
+        raise ValueError("--target-ssl-* configure the connection to --target; there is none")
+    target_tls = client_tls_from(*tls_flags, flags="--target-ssl")
+    return OpsConfig(metrics_port=args.metrics_port, request_timeout_s=args.request_timeout,
+                     ssl_config_file=args.ssl_config_file, target_tls=target_tls,
+                     drain_s=args.drain_delay, health_port=args.health_port)
 
 
 def config_from_args(args: argparse.Namespace):
@@ -74,7 +124,8 @@ def config_from_args(args: argparse.Namespace):
                         keep_versions=args.keep_versions,
                         limits=Limits(max_batch_size=args.max_batch_size),
                         inference_threads=args.inference_threads,
-                        max_concurrent_rpcs=args.max_concurrent_rpcs, grace_s=args.grace)
+                        max_concurrent_rpcs=args.max_concurrent_rpcs, grace_s=args.grace,
+                        max_message_mb=args.max_message_mb, ops=ops_config_from_args(args))
 
 
 def _describe(server) -> str:
@@ -89,6 +140,16 @@ def _describe(server) -> str:
         parts.append(f"ranking a={r.a:g} b={r.b:g} c={r.c:g} (models at "
                      f"{cfg.target or 'this server'})")
     return "; ".join(parts)
+
+
+def _describe_ops(server) -> str:
+    ops = server.ops
+    parts = [("mutual TLS" if ops.tls.client_verify else "TLS") if ops.tls else ""]
+    if ops.metrics_port:
+        parts.append(f"metrics :{ops.metrics_port}/metrics")
+    if ops.health_port:
+        parts.append(f"health :{ops.health_port}")
+    return "".join(f" ({p})" for p in parts if p)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -106,7 +167,8 @@ def main(args: argparse.Namespace) -> int:
             raise
         print(f"lt4rec serve: error: {err}", file=sys.stderr)
         return 2
-    print(f"lt4rec serve: listening on {args.host}:{port}: {_describe(server)}", flush=True)
+    print(f"lt4rec serve: listening on {args.host}:{port}{_describe_ops(server)}: "
+          f"{_describe(server)}", flush=True)
     stop.wait()
     print(f"lt4rec serve: stopping; in-flight calls get up to {server.config.grace_s:g}s",
           file=sys.stderr, flush=True)
