@@ -29,8 +29,12 @@ from typing import Optional
 
 import grpc
 
+from lt4rec.models.tasks import OUTPUT_NAMES
 from lt4rec.serving.inference import Limits
-from lt4rec.serving.ranking import RankingConfig
+from lt4rec.serving.model_registry import ModelRegistry
+from lt4rec.serving.model_server import ModelStatusServicer, PredictionServicer
+from lt4rec.serving.protos import rank_pb2_grpc
+from lt4rec.serving.ranking import RankingConfig, RankingServicer
 
 _LOG = logging.getLogger(__name__)
 
@@ -105,9 +109,6 @@ class Server:
         self._stopped: Optional[asyncio.Event] = None
 
     def _load_models(self) -> None:
-        from lt4rec.models.tasks import OUTPUT_NAMES
-        from lt4rec.serving.model_registry import ModelRegistry
-
         cfg = self.config
         kwargs = {"loader": self._loader} if self._loader is not None else {}
         self.registry = ModelRegistry(cfg.models_dir, OUTPUT_NAMES, cfg.keep_versions, **kwargs)
@@ -121,9 +122,6 @@ class Server:
                                maximum_concurrent_rpcs=max_concurrent_rpcs)
 
     async def _serve(self) -> None:
-        from lt4rec.serving.model_server import ModelStatusServicer, PredictionServicer
-        from lt4rec.serving.protos import rank_pb2_grpc
-        from lt4rec.serving.ranking import RankingServicer
         from tensorflow_serving.apis import model_service_pb2_grpc, prediction_service_pb2_grpc
 
         cfg = self.config

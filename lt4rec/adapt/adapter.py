@@ -23,7 +23,8 @@ import numpy as np
 from lt4rec.schemas import logs
 from lt4rec.adapt.mapping import Mapping, MappingError
 from lt4rec.schemas import contract as contract_lib
-from lt4rec.schemas import names
+from lt4rec.schemas import names, timefields
+from lt4rec.schemas.validation import format_report, validate_logs
 
 ADAPT_DIR = "_adapt"
 REPORT_FILE = "report.json"
@@ -104,12 +105,10 @@ def _column(df, column: str, rule: dict, feature, rejections: _Rejections,
         if kind == "row_number":
             return np.arange(n, dtype=np.float64) + rule.get("offset", 0)
         if kind in (names.DAY_OF_WEEK, names.HOUR_OF_DAY):
-            stamp = np.nan_to_num(timestamp).astype("int64").astype("datetime64[s]")
-            if kind == names.HOUR_OF_DAY:
-                return (stamp.astype("datetime64[h]") - stamp.astype("datetime64[D]")).astype(
-                    np.float64)
-            days = stamp.astype("datetime64[D]").astype(np.int64)
-            return ((days + 3) % 7).astype(np.float64)  # 1970-01-01 was a Thursday (3)
+            stamp = np.nan_to_num(timestamp).astype("int64")
+            derive = (timefields.utc_hour if kind == names.HOUR_OF_DAY
+                      else timefields.utc_weekday)
+            return derive(stamp).astype(np.float64)
         return _recent_items(df, rule, timestamp)
     source = rule["from"]
     if "values" in rule:
@@ -242,7 +241,6 @@ def _write_json(report: dict, out_dir: str) -> None:
 
 
 def _check_output(out_dir: str, report: dict) -> None:
-    from lt4rec.schemas.validation import format_report, validate_logs
     if not report["days"]:
         raise ValueError(f"every one of {report['rows_read']} source rows was rejected; see "
                          f"{report['quarantine']}")

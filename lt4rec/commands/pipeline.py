@@ -20,6 +20,8 @@ import datetime as dt
 import json
 import sys
 
+from lt4rec.pipeline.beam import load_beam_args
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="pipeline_command", metavar="ACTION")
@@ -71,20 +73,19 @@ def _config_json(path):
 
 
 def _beam_args(args) -> list:
-    from lt4rec.pipeline.beam import load_beam_args
     return (load_beam_args(args.beam_config) if args.beam_config else []) + args.beam_arg
 
 
 def main(args: argparse.Namespace) -> int:
     if args.pipeline_command == "compile":
-        from lt4rec.pipeline.kubeflow_runner import compile_kubeflow
+        from lt4rec.pipeline.kubeflow_runner import compile_kubeflow  # deferred: TFX
         out = compile_kubeflow(args.out, args.image, args.pipeline_root, args.data,
                                args.serving_root, args.variant, _config_json(args.config),
                                _beam_args(args))
         print(f"wrote Kubeflow Pipelines v2 spec {out}")
         return 0
-    from lt4rec.pipeline import local_runner
-    from lt4rec.pipeline.eval_config import BlessingConfig
+    from lt4rec.pipeline import local_runner  # deferred: TFX
+    from lt4rec.pipeline.eval_config import BlessingConfig  # deferred: TFMA
 
     days = local_runner.log_days(args.data)
     if args.day:

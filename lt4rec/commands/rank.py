@@ -31,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _load(path: str):
-    from lt4rec.serving.rank_request import request_from_json
+    from lt4rec.serving.rank_request import request_from_json  # deferred: TensorFlow, gRPC
 
     try:
         with open(path, encoding="utf-8") as fh:
@@ -47,7 +47,7 @@ def _load(path: str):
 def rank(target: str, request, timeout_s: float, wait_s: float = 0.0):
     """One Rank call; retries UNAVAILABLE for up to ``wait_s`` seconds."""
     import grpc
-    from lt4rec.serving.protos import rank_pb2_grpc
+    from lt4rec.serving.protos import rank_pb2_grpc  # deferred: TensorFlow, gRPC
 
     deadline = time.monotonic() + wait_s
     with grpc.insecure_channel(target) as channel:
@@ -73,7 +73,7 @@ def format_table(response) -> str:
 
 def main(args: argparse.Namespace) -> int:
     import grpc
-    from lt4rec.serving.rank_request import response_to_json
+    from lt4rec.serving.rank_request import response_to_json  # deferred: TensorFlow, gRPC
 
     request = _load(args.request)
     try:

@@ -14,9 +14,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from lt4rec.models.config import VARIANTS, load_config
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from lt4rec.models.config import VARIANTS
     parser.add_argument("--data", required=True, help="log root with day folders YYYY-MM-DD/")
     parser.add_argument("--variant", default="sparse_weight", choices=sorted(VARIANTS),
                         help="model variant (default sparse_weight)")
@@ -44,8 +45,7 @@ def _summary(result: dict) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
-    from lt4rec.models.config import load_config
-    from lt4rec.models.run import train_variant
+    from lt4rec.models.run import train_variant  # deferred: TensorFlow
 
     config = load_config(args.variant, args.config)
     result = train_variant(args.data, config, args.out, args.seed,
