@@ -49,3 +49,9 @@ def test_cross_config_round_trip():
     fields = tf.constant(np.random.default_rng(1).normal(size=(4, 3, 5)), tf.float32)
     np.testing.assert_array_equal(clone(fields).numpy(), layer(fields).numpy())
     assert clone.include_embeddings is False
+
+
+def test_cross_builds_on_its_first_call_inside_a_tf_function():
+    layer = FeatureCross()
+    out = tf.function(lambda x: layer(x))(tf.ones([2, 3, 4]))
+    np.testing.assert_array_equal(out.numpy()[0], [1.0] * 12 + [4.0] * 3)

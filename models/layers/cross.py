@@ -34,6 +34,7 @@ class FeatureCross(tf.keras.layers.Layer):
     def __init__(self, include_embeddings: bool = True, **kwargs):
         super().__init__(**kwargs)
         self.include_embeddings = include_embeddings
+        self._dot = DotInteraction(self_interaction=False, skip_gather=True, name="dot")
 
     def build(self, input_shape):
         num_fields = int(input_shape[1])
@@ -42,7 +43,6 @@ class FeatureCross(tf.keras.layers.Layer):
         rows, cols = np.triu_indices(num_fields, k=1)
         # pair (r, c), r < c, sits at DotInteraction's lower-triangle index c*F + r.
         self._pairs = tf.constant(cols * num_fields + rows, tf.int32)
-        self._dot = DotInteraction(self_interaction=False, skip_gather=True, name="dot")
         super().build(input_shape)
 
     def call(self, fields: tf.Tensor) -> tf.Tensor:
