@@ -13,7 +13,6 @@ rules as ``lt4rec validate``) so the adapter cannot write what the trainer would
 from __future__ import annotations
 
 import collections
-import csv
 import json
 import os
 from typing import Dict, List
@@ -25,6 +24,7 @@ from lt4rec.adapt.mapping import Mapping, MappingError
 from lt4rec.schemas import contract as contract_lib
 from lt4rec.schemas import names, timefields
 from lt4rec.schemas.validation import format_report, validate_logs
+from lt4rec.schemas.validation.quarantine import Quarantine
 
 ADAPT_DIR = "_adapt"
 REPORT_FILE = "report.json"
@@ -213,15 +213,10 @@ def _write(df, cols, keep, rejections, source_path, mapping, out_dir) -> dict:
                        os.path.join(out_dir, name, logs.LOG_FILE_NAME))
         per_day[name] = int(len(sel))
     quarantine = os.path.join(out_dir, ADAPT_DIR, QUARANTINE_FILE)
-    by_reason = collections.Counter()
-    with open(quarantine, "w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["source_line", "reasons", "raw"])
-        raw = df.to_numpy(dtype=str)
-        for i in np.flatnonzero(~keep):
-            by_reason.update(rejections.reasons[i])
-            writer.writerow([i + 2, ";".join(rejections.reasons[i]),
-                             mapping.delimiter.join(raw[i])])
+    raw = df.to_numpy(dtype=str)
+    with Quarantine(quarantine, ("source_line",)) as rejected:
+        for i in np.flatnonzero(~keep):  # source line i + 2: after the header, 1-based
+            rejected.reject((i + 2,), rejections.reasons[i], mapping.delimiter.join(raw[i]))
     if mapping.attribution:
         with open(os.path.join(out_dir, ADAPT_DIR, ATTRIBUTION_FILE), "w",
                   encoding="utf-8") as fh:
@@ -231,7 +226,7 @@ def _write(df, cols, keep, rejections, source_path, mapping, out_dir) -> dict:
             "rows_read": int(len(keep)), "rows_accepted": int(keep.sum()),
             "rows_rejected": int((~keep).sum()),
             "rejected_by_reason": {r: {"rows": c, "why": why.get(r, "")}
-                                   for r, c in sorted(by_reason.items())},
+                                   for r, c in sorted(rejected.by_reason.items())},
             "days": per_day, "quarantine": quarantine, "attribution": mapping.attribution}
 
 
