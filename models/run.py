@@ -89,7 +89,7 @@ def train_variant(data, config: LT4RecConfig, out_dir: str, seed: int = 0,
 
 def warmup_examples(split, n: int = 64) -> List[bytes]:
     """The first ``n`` rows of a raw split as serialized tf.Examples: the exports' TF Serving
-    warm-up requests (``serving.warmup``) are then real log records."""
+    warm-up requests (``models.warmup``) are then real log records."""
     columns = {k: [x.decode("utf-8") if isinstance(x, bytes) else x
                    for x in v[:n].numpy().tolist()] for k, v in split.features.items()}
     return list(encode_rows(columns))
