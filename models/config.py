@@ -35,7 +35,8 @@ class FeatureConfig:
 
     Attributes:
       embedding_dim: D, size of every field embedding.
-      id_buckets: hash buckets for high-cardinality integer ids (user, item, category, tags).
+      user_buckets, item_buckets, category_buckets, tag_buckets: hash buckets of the
+        high-cardinality integer ids (user, item, item category, item tags).
       video_length_boundaries_s: bucket edges of video length (its own field embedding).
       max_list_length: list columns keep their first this many elements (recent clicks are
         newest first); see ``models/preprocess.py``.

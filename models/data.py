@@ -1,7 +1,7 @@
 """Training data: validated logs -> day-based train/validation/test splits of tensors.
 
-Rows come from ``lt4rec.schemas.validation.validate_logs`` (the same rules as ``lt4rec validate``), so
-a training run accounts for every row it read. Splits follow the papers: the last
+Rows come from ``lt4rec.schemas.validation.validate_logs`` (the same rules as ``lt4rec
+validate``), so a training run accounts for every row it read. Splits follow the papers: the last
 ``test_days`` days are test, the ``validation_days`` before them validation, the rest train.
 Each split keeps its columns as in-memory tensors; batches are gathered by index inside the
 training step, so no Python object is built per example.
@@ -19,6 +19,9 @@ from lt4rec.models import preprocess as pp
 from lt4rec.models.config import TrainerConfig
 from lt4rec.models.features import raw_feature_spec
 from lt4rec.schemas import labels, names
+from lt4rec.schemas.validation import format_report, rules, validate_logs
+
+SPLIT_NAMES = ("train", "validation", "test")
 
 
 @dataclasses.dataclass
@@ -88,6 +91,17 @@ def transformed_split(split: Split, config) -> Split:
     return dataclasses.replace(split, features=pp.preprocess(split.features, config))
 
 
+def transformed_dataset(dataset: "Dataset", config) -> "Dataset":
+    """``dataset`` with every split through ``transformed_split`` (preprocessed once).
+
+    Args:
+      dataset: a Dataset of raw (or already transformed) splits.
+      config: the ``FeatureConfig`` the model is built with.
+    """
+    return dataclasses.replace(dataset, **{name: transformed_split(getattr(dataset, name), config)
+                                           for name in SPLIT_NAMES})
+
+
 @dataclasses.dataclass
 class Dataset:
     """Train/validation/test splits plus the row accounting of the logs they came from."""
@@ -117,8 +131,6 @@ def load_dataset(data_dir: str, config: TrainerConfig, max_reject_fraction: floa
       ValueError: more than ``max_reject_fraction`` of rows rejected (the message gives counts
         and the quarantine file), or too few days.
     """
-    from lt4rec.schemas.validation import format_report, rules, validate_logs
-
     result = validate_logs(data_dir, report_dir=quarantine_dir, use_tfdv=False)
     accounting = {"rows_read": result.rows_read, "rows_accepted": result.rows_accepted,
                   "rows_rejected": result.rows_rejected, "quarantine": result.quarantine_path}

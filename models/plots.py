@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Dict, List
 
 import matplotlib
@@ -9,23 +10,49 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+PRUNING_CURVES_PNG = "pruning_curves.png"
+MASK_OVERLAP_PNG = "mask_overlap.png"
+
 
 def plot_pruning_curves(search: Dict, path: str, title: str = "") -> str:
-    """Validation metric per pruning round for each task (x: sparsity), picked round marked."""
-    tasks = search["tasks"]
-    fig, axes = plt.subplots(1, len(tasks), figsize=(5 * len(tasks), 3.6), squeeze=False)
-    for ax, (task, info) in zip(axes[0], tasks.items()):
-        rounds = info["rounds"]
-        xs = [r["sparsity"] for r in rounds]
-        ys = [r["validation"] for r in rounds]
-        ax.plot(xs, ys, "o-", color="tab:blue")
-        pick = rounds[info["picked_round"]]
-        ax.plot([pick["sparsity"]], [pick["validation"]], "r*", markersize=14, label="picked")
-        ax.set_xlabel("sparsity of sNET mask")
-        ax.set_ylabel(f"validation {rounds[0]['metric']}")
-        ax.set_title(f"{task.upper()} pruning rounds")
+    """Validation metric per pruning round for each task of one mask search (papers' Fig. 4).
+
+    Args:
+      search: ``SearchResult.to_dict()`` (``metrics.json["mask_search"]``).
+    Returns:
+      ``path``.
+    """
+    return plot_pruning_rounds({"": search}, path, title)
+
+
+def plot_pruning_rounds(searches: Dict[str, Dict], path: str, title: str = "") -> str:
+    """Validation metric per pruning round (x: the task's sNET sparsity), one panel per task,
+    one line per search (e.g. per seed), each search's picked round starred.
+
+    Args:
+      searches: label -> ``SearchResult.to_dict()``; an empty label draws no legend entry.
+      path: PNG to write.
+    Returns:
+      ``path``.
+    """
+    tasks = list(next(iter(searches.values()))["tasks"])
+    fig, axes = plt.subplots(1, len(tasks), figsize=(5 * len(tasks), 3.8), squeeze=False)
+    for ax, task in zip(axes[0], tasks):
+        for label, search in searches.items():
+            info = search["tasks"][task]
+            rounds = info["rounds"]
+            line, = ax.plot([r["sparsity"] for r in rounds], [r["validation"] for r in rounds],
+                            "o-", alpha=0.8, label=label or None)
+            pick = rounds[info["picked_round"]]
+            ax.plot([pick["sparsity"]], [pick["validation"]], "*", color=line.get_color(),
+                    markersize=14)
+        metric = rounds[0]["metric"]
+        ax.set_xlabel("sparsity of the task's sNET mask (round 0 = unpruned)")
+        ax.set_ylabel(f"validation {metric.replace('_', ' ').upper()}")
+        ax.set_title(f"{task.upper()} pruning rounds (★ = picked)")
         ax.grid(alpha=0.3)
-        ax.legend()
+        if any(searches):
+            ax.legend(fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -52,3 +79,16 @@ def plot_mask_overlap(stats: List[Dict], path: str, title: str = "") -> str:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def write_mask_figures(search: Dict, statistics: List[Dict], out_dir: str,
+                       title: str = "") -> List[str]:
+    """A sparse run's two figures: ``pruning_curves.png`` and ``mask_overlap.png`` in ``out_dir``.
+
+    Args:
+      search: ``SearchResult.to_dict()``; statistics: ``pruning.mask_statistics`` of the masks.
+    Returns:
+      The paths written.
+    """
+    return [plot_pruning_curves(search, os.path.join(out_dir, PRUNING_CURVES_PNG), title),
+            plot_mask_overlap(statistics, os.path.join(out_dir, MASK_OVERLAP_PNG), title)]

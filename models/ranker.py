@@ -31,6 +31,7 @@ from lt4rec.models.config import LT4RecConfig
 from lt4rec.models.features import FeatureEmbedding
 from lt4rec.models.layers import FeatureCross, MaskedDense, MaskedMLP
 from lt4rec.models.tasks import CVR, OUTPUT_NAMES, TASKS
+from lt4rec.models.config import config_from_dict
 
 
 class InputArch(tf.keras.layers.Layer):
@@ -171,7 +172,6 @@ class MultiTaskRanker(tf.keras.Model):
 
     @classmethod
     def from_config(cls, cfg):
-        from lt4rec.models.config import config_from_dict
         return cls(config_from_dict(cfg["config"]))
 
 

@@ -12,7 +12,7 @@
 ``export_models`` writes both beside every export (base path ``/models``, the TF Serving
 image's convention, used by ``serving/k8s/``); DualPusher writes them at the serving root with
 the root's absolute path, so ``tensorflow_model_server --model_config_file=<root>/models.config``
-serves what was pushed. Warm-up records live inside each version (``serving/warmup.py``).
+serves what was pushed. Warm-up records live inside each version (``models/warmup.py``).
 """
 
 from __future__ import annotations

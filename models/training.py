@@ -30,7 +30,7 @@ import tensorflow as tf
 from lt4rec.models.config import LT4RecConfig
 from lt4rec.models.data import Split
 from lt4rec.models.ranker import MultiTaskRanker
-from lt4rec.models.tasks import CTR, CVR, TASK_NAMES, TASKS, ctcvr_loss, ctr_loss, cvr_loss
+from lt4rec.models.tasks import TASK_NAMES, TASKS, make_tasks
 
 Progress = Optional[Callable[[str], None]]
 
@@ -45,8 +45,9 @@ class Trainer:
         self.split = split
         self.mode = mode or config.trainer.mode
         self.rng = np.random.default_rng(seed)
+        self.tasks = make_tasks(config)
         lr = config.trainer.learning_rate
-        weights = (config.loss.ctr_weight, config.loss.cvr_weight)
+        weights = [task.loss_weight for task in self.tasks]
         if self.mode == "alternate":
             top = max(max(weights), 1e-12)
             self.optimizers = [tf.keras.optimizers.Adam(lr * w / top) for w in weights]
@@ -63,23 +64,20 @@ class Trainer:
                 tf.gather(self._click, idx), tf.gather(self._ratio, idx))
 
     def task_loss(self, feats, click, ratio, task: int) -> tf.Tensor:
-        """Task ``task``'s loss on a batch (ESMM trains CVR through pCTCVR on all rows)."""
-        loss_cfg = self.config.loss
-        if task == CTR:
-            return ctr_loss(click, self.model.task_output(feats, CTR))
-        pcvr = self.model.task_output(feats, CVR)
-        if self.config.model.esmm:
-            pctr = self.model.task_output(feats, CTR)
-            return ctcvr_loss(click, ratio, pctr, pcvr, loss_cfg)
-        return cvr_loss(ratio, pcvr, click, loss_cfg)
+        """Task ``task``'s loss on a batch (its task object's; ESMM trains CVR through pCTCVR
+        on all rows)."""
+        return self.tasks[task].batch_loss(self.model, feats, click, ratio)
 
     def _loss(self, idx, task: Optional[int]) -> tf.Tensor:
         feats, click, ratio = self._gather(idx)
         if task is not None:
             return self.task_loss(feats, click, ratio, task)
-        loss_cfg = self.config.loss  # joint
-        return (loss_cfg.ctr_weight * self.task_loss(feats, click, ratio, CTR)
-                + loss_cfg.cvr_weight * self.task_loss(feats, click, ratio, CVR))
+        terms = [t.loss_weight * self.task_loss(feats, click, ratio, t.task_id)
+                 for t in self.tasks]  # joint: sum of weighted task losses
+        total = terms[0]
+        for term in terms[1:]:
+            total = total + term
+        return total
 
     def _apply(self, idx, task: Optional[int], scale: float = 1.0) -> tf.Tensor:
         optimizer = self.optimizers[task if task is not None else 0]
@@ -127,9 +125,7 @@ class Trainer:
 
     # --- epochs ----------------------------------------------------------------------
     def _task_rows(self, task: int) -> np.ndarray:
-        if task == CVR and not self.config.model.esmm:
-            return self.split.clicked_index
-        return np.arange(self.split.size, dtype=np.int32)
+        return self.tasks[task].samples(self.split.click, self.split.clicked_index)
 
     def epoch_plan(self, tasks: Sequence[int], fraction: float = 1.0) -> List[tuple]:
         """Shuffled (task, row indices) batches covering ``fraction`` of each task's rows once."""

@@ -7,22 +7,12 @@ Blessing needs both absolute floors and no regression beyond a tolerance against
 blessed model (TFMA skips the change thresholds on the first run, when there is none).
 """
 
-import dataclasses
-
 import tensorflow_model_analysis as tfma
 
 from lt4rec.models.signatures import DEFAULT_SIGNATURE
 from lt4rec.models.tasks import CTR, CVR, OUTPUT_NAMES
+from lt4rec.pipeline.config import BlessingConfig  # noqa: F401 (re-exported)
 from lt4rec.schemas import names
-
-
-@dataclasses.dataclass(frozen=True)
-class BlessingConfig:
-    """Thresholds a model must meet to be pushed."""
-    min_ctr_auc: float = 0.55
-    max_cvr_mse: float = 0.2
-    max_ctr_auc_drop: float = 0.01
-    max_cvr_mse_rise: float = 0.005
 
 
 def eval_config(thresholds: BlessingConfig = BlessingConfig()) -> tfma.EvalConfig:

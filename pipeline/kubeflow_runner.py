@@ -1,28 +1,31 @@
 """Compiles the pipeline to a Kubeflow Pipelines v2 spec (KubeflowV2DagRunner)."""
 
-from typing import Sequence
+import dataclasses
 
 from tfx import v1 as tfx
 
+from lt4rec.pipeline.config import PipelineConfig
 from lt4rec.pipeline.pipeline import create_pipeline
 
 IMAGE_SCHEMA_PATH = "/lt4rec/schemas/log_schema.pbtxt"
 """Where the Dockerfile puts the log contract inside the pipeline image."""
 
 
-def compile_kubeflow(out_file: str, image: str, pipeline_root: str, data_root: str,
-                     serving_root: str, variant: str = "sparse_weight",
-                     config_json: str = None,
-                     beam_pipeline_args: Sequence[str] = (),
-                     schema_path: str = IMAGE_SCHEMA_PATH) -> str:
+def image_config(config: PipelineConfig) -> PipelineConfig:
+    """``config`` with the log contract read from where the image holds it."""
+    return dataclasses.replace(config, schema_path=IMAGE_SCHEMA_PATH)
+
+
+def compile_kubeflow(out_file: str, image: str, config: PipelineConfig) -> str:
     """Writes the pipeline spec JSON to ``out_file``; every component runs in ``image``.
 
-    Paths are the cluster's (e.g. ``gs://bucket/...``); Beam arguments select the runner
-    there (``--runner=DataflowRunner --project=... --region=...``, Flink, Spark).
+    Args:
+      config: the pipeline with the cluster's paths (e.g. ``gs://bucket/...``), no span (each
+        scheduled run takes the latest day), Beam arguments selecting the runner there
+        (``--runner=DataflowRunner --project=... --region=...``, Flink, Spark), and the schema
+        path inside the image (``image_config``).
     """
-    pipe = create_pipeline("lt4rec", pipeline_root, data_root, serving_root=serving_root,
-                           variant=variant, config_json=config_json,
-                           schema_path=schema_path, beam_pipeline_args=beam_pipeline_args)
+    pipe = create_pipeline(config)
     runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
         config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(default_image=image),
         output_filename=out_file)

@@ -9,7 +9,7 @@ import dataclasses
 import datetime as dt
 import os
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Sequence
 
 from tfx import v1 as tfx
 
@@ -17,7 +17,7 @@ from lt4rec.components.log_example_gen.executor import span_of_date
 from lt4rec.schemas import logs
 from lt4rec.pipeline import progress
 from lt4rec.pipeline.beam import load_beam_args
-from lt4rec.pipeline.eval_config import BlessingConfig
+from lt4rec.pipeline.config import PipelineConfig, TrainingSettings
 from lt4rec.pipeline.pipeline import create_pipeline
 
 PIPELINE_NAME = "lt4rec"
@@ -41,22 +41,34 @@ def log_days(data_root: str) -> List[dt.date]:
     return days
 
 
-def run_day(data_root: str, root: str, day: dt.date, variant: str = "sparse_weight",
-            config_json: Optional[str] = None, window_days: int = 1,
-            regenerate_masks: bool = False, seed: int = 0,
-            blessing: BlessingConfig = BlessingConfig(),
+def local_config(data_root: str, root: str, day: dt.date,
+                 training: TrainingSettings = TrainingSettings(),
+                 beam_pipeline_args: Sequence[str] = DEFAULT_BEAM_ARGS) -> PipelineConfig:
+    """The ``PipelineConfig`` of one local day: artifacts under ``root/pipeline``, pushes to
+    ``root/serving``, the day's span."""
+    return PipelineConfig(
+        pipeline_root=os.path.join(root, "pipeline"), data_root=os.path.abspath(data_root),
+        serving_root=os.path.join(root, "serving"), training=training,
+        span=span_of_date(day.year, day.month, day.day), pipeline_name=PIPELINE_NAME,
+        beam_pipeline_args=tuple(beam_pipeline_args))
+
+
+def run_day(data_root: str, root: str, day: dt.date,
+            training: TrainingSettings = TrainingSettings(),
             beam_pipeline_args: Sequence[str] = DEFAULT_BEAM_ARGS) -> DayRun:
-    """Runs the whole pipeline for one day's span; returns timings and pushed versions."""
-    serving_root = os.path.join(root, "serving")
+    """Runs the whole pipeline for one day's span; returns timings and pushed versions.
+
+    Args:
+      data_root: the log root; root: where ``pipeline/``, ``metadata.db`` and ``serving/`` go;
+      day: the day to process; training: what to train and bless; beam_pipeline_args: Beam
+        options (default ``pipeline/beam/local.json``).
+    """
+    config = local_config(data_root, root, day, training, beam_pipeline_args)
+    serving_root = config.serving_root
     pipe = create_pipeline(
-        PIPELINE_NAME, os.path.join(root, "pipeline"), os.path.abspath(data_root),
-        serving_root=serving_root, variant=variant, config_json=config_json,
-        span=span_of_date(day.year, day.month, day.day), window_days=window_days,
-        regenerate_masks=regenerate_masks,
-        seed=seed, blessing=blessing,
+        config,
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
-            os.path.join(root, "metadata.db")),
-        beam_pipeline_args=beam_pipeline_args)
+            os.path.join(root, "metadata.db")))
     start = time.perf_counter()
     with progress.timed_run() as timer:
         tfx.orchestration.LocalDagRunner().run(pipe)

@@ -13,8 +13,7 @@
 
 from __future__ import annotations
 
-import json
-from typing import List, Optional, Sequence
+from typing import List, Optional
 
 from tfx import v1 as tfx
 from tfx.dsl.input_resolution.strategies.span_range_strategy import SpanRangeStrategy
@@ -27,61 +26,39 @@ from lt4rec.components.log_example_gen import LogExampleGen
 from lt4rec.components.mask_gen import MaskGen
 from lt4rec.components.resolvers import LatestArtifactBeforeSpan, LatestBlessedModelBeforeSpan
 from lt4rec.components.sparse_trainer import SparseTrainer
-from lt4rec.models.config import make_config
 from lt4rec.models.preprocess import transform_custom_config
-from lt4rec.pipeline.eval_config import BlessingConfig, eval_config
-from lt4rec.schemas.contract import SCHEMA_PATH
+from lt4rec.pipeline.config import PipelineConfig, TrainingSettings
+from lt4rec.pipeline.eval_config import eval_config
 
 
-def create_pipeline(pipeline_name: str, pipeline_root: str, data_root: str,
-                    serving_root: Optional[str] = None, variant: str = "sparse_weight",
-                    config_json: Optional[str] = None, span: Optional[int] = None,
-                    window_days: int = 1, regenerate_masks: bool = False, seed: int = 0,
-                    blessing: BlessingConfig = BlessingConfig(),
-                    schema_path: str = SCHEMA_PATH,
-                    metadata_connection_config=None,
-                    beam_pipeline_args: Sequence[str] = (),
-                    enable_cache: bool = True) -> tfx.dsl.Pipeline:
+def create_pipeline(config: PipelineConfig,
+                    metadata_connection_config=None) -> tfx.dsl.Pipeline:
     """Builds the pipeline.
 
     Args:
-      pipeline_name: name in ML Metadata.
-      pipeline_root: where artifacts are written.
-      data_root: the log root (day folders ``YYYY-MM-DD/*.csv``).
-      serving_root: where blessed pctr/pcvr versions are pushed; None stops after validation.
-      variant, config_json: the model (``models.config.make_config``).
-      span: the day to process as a TFX span (days since 1970-01-01); None = latest day.
-      window_days: train on the last N days' spans (a rolling window ending at ``span``);
-        evaluation always uses the day's own eval split.
-      regenerate_masks: search masks again instead of reusing the latest ones.
-      seed: random seed of mask search and training.
-      blessing: Evaluator thresholds.
-      schema_path: the traffic-log contract (TFMD schema pbtxt).
+      config: roots, span, training settings, contract, Beam options (``PipelineConfig``).
       metadata_connection_config: ML Metadata connection (None: the runner's default).
-      beam_pipeline_args: Beam options (DirectRunner locally; Dataflow/Flink/Spark elsewhere).
-      enable_cache: reuse outputs of components whose inputs did not change.
     """
-    example_gen = LogExampleGen(input_base=data_root, span=span, schema_path=schema_path)
+    example_gen = LogExampleGen(input_base=config.data_root, span=config.span,
+                                schema_path=config.schema_path)
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
-    schema_gen = tfx.components.ImportSchemaGen(schema_file=schema_path)
+    schema_gen = tfx.components.ImportSchemaGen(schema_file=config.schema_path)
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
     gate = AnomalyGate(anomalies=example_validator.outputs["anomalies"])
     components: List = [example_gen, statistics_gen, schema_gen, example_validator, gate]
-    if serving_root:
-        components += _training_components(example_gen, schema_gen, gate, serving_root, variant,
-                                           config_json, regenerate_masks, seed, blessing, span,
-                                           window_days)
+    if config.serving_root:
+        components += _training_components(example_gen, schema_gen, gate, config.serving_root,
+                                           config.training, config.span)
     return tfx.dsl.Pipeline(
-        pipeline_name=pipeline_name, pipeline_root=pipeline_root, components=components,
-        enable_cache=enable_cache, metadata_connection_config=metadata_connection_config,
-        beam_pipeline_args=list(beam_pipeline_args))
+        pipeline_name=config.pipeline_name, pipeline_root=config.pipeline_root,
+        components=components, enable_cache=config.enable_cache,
+        metadata_connection_config=metadata_connection_config,
+        beam_pipeline_args=list(config.beam_pipeline_args))
 
 
 def _window(example_gen, span: Optional[int], window_days: int):
     """Resolver of the Examples of the last ``window_days`` spans ending at ``span``."""
-    if window_days < 1:
-        raise ValueError(f"`window_days` must be >= 1. Received: window_days={window_days}")
     if span is None:
         config = range_config_pb2.RangeConfig(
             rolling_range=range_config_pb2.RollingRange(num_spans=window_days))
@@ -95,14 +72,16 @@ def _window(example_gen, span: Optional[int], window_days: int):
     ).with_id("window_resolver")
 
 
-def _training_components(example_gen, schema_gen, gate, serving_root, variant, config_json,
-                         regenerate_masks, seed, blessing, span, window_days) -> List:
+def _training_components(example_gen, schema_gen, gate, serving_root: str,
+                         training: TrainingSettings, span: Optional[int]) -> List:
     """Transform, mask search, training, evaluation and push, after the validation gate."""
-    config = make_config(variant, json.loads(config_json) if config_json else None)
+    config = training.model_config()
+    model_properties = {"variant": training.variant, "config_json": training.config_json,
+                        "seed": training.seed}
     out = []
     training_examples = example_gen.outputs["examples"]
-    if window_days > 1:
-        window = _window(example_gen, span, window_days)
+    if training.window_days > 1:
+        window = _window(example_gen, span, training.window_days)
         window.add_upstream_node(example_gen)
         training_examples = window.outputs["examples"]
         out.append(window)
@@ -136,17 +115,17 @@ def _training_components(example_gen, schema_gen, gate, serving_root, variant, c
         latest_masks = tfx.dsl.Resolver(
             strategy_class=masks_strategy, config=masks_config,
             masks=tfx.dsl.Channel(type=Masks)).with_id("latest_masks_resolver")
-        mask_gen = MaskGen(examples=training_examples, variant=variant,
-                           config_json=config_json, seed=seed, regenerate=regenerate_masks,
-                           previous_masks=latest_masks.outputs["masks"], **transformed)
+        mask_gen = MaskGen(examples=training_examples, regenerate=training.regenerate_masks,
+                           previous_masks=latest_masks.outputs["masks"], **model_properties,
+                           **transformed)
         masks = mask_gen.outputs["masks"]
         out += [latest_masks, mask_gen]
-    trainer = SparseTrainer(examples=training_examples, variant=variant,
-                            config_json=config_json, seed=seed, masks=masks,
-                            base_model=latest_blessed.outputs["model"], **transformed)
+    trainer = SparseTrainer(examples=training_examples, masks=masks,
+                            base_model=latest_blessed.outputs["model"], **model_properties,
+                            **transformed)
     evaluator = tfx.components.Evaluator(
         examples=example_gen.outputs["examples"], model=trainer.outputs["model"],
-        baseline_model=latest_blessed.outputs["model"], eval_config=eval_config(blessing),
+        baseline_model=latest_blessed.outputs["model"], eval_config=eval_config(training.blessing),
         example_splits=["eval"])
     pusher = DualPusher(model=trainer.outputs["model"],
                         model_blessing=evaluator.outputs["blessing"], serving_root=serving_root)

@@ -33,6 +33,7 @@ from lt4rec.schemas import names as column_names
 from lt4rec.schemas.contract import DType, Group, Kind
 from lt4rec.serving.errors import InvalidRequest, TooLarge
 from lt4rec.serving.protos import rank_pb2
+from lt4rec.schemas.validation import validate_logs
 
 _KIND_OF_DTYPE = {DType.INT: "int64_list", DType.FLOAT: "float_list", DType.STRING: "bytes_list"}
 
@@ -240,8 +241,6 @@ def json_from_log_file(path: str, n_candidates: int, context_row: int = 0) -> di
     Raises:
       ValueError: the file has fewer distinct items than ``n_candidates``.
     """
-    from lt4rec.schemas.validation import validate_logs
-
     columns = validate_logs(path, use_tfdv=False).accepted
     items = columns[column_names.ITEM_ID]
     rows, seen = [], set()

@@ -34,10 +34,13 @@ from typing import Optional
 import grpc
 from tensorflow_serving.apis import model_service_pb2, prediction_service_pb2
 
+from lt4rec.models.tasks import OUTPUT_NAMES
 from lt4rec.serving.inference import Limits
+from lt4rec.serving.model_registry import ModelRegistry
+from lt4rec.serving.model_server import ModelStatusServicer, PredictionServicer
 from lt4rec.serving.ops import Operations, OpsConfig
-from lt4rec.serving.protos import rank_pb2
-from lt4rec.serving.ranking import RankingConfig
+from lt4rec.serving.protos import rank_pb2, rank_pb2_grpc
+from lt4rec.serving.ranking import RankingConfig, RankingServicer
 
 _LOG = logging.getLogger(__name__)
 
@@ -117,9 +120,6 @@ class Server:
         self.ops = Operations(config.ops, _services(config), config.host)  # ops (issue 15)
 
     def _new_registry(self) -> None:
-        from lt4rec.models.tasks import OUTPUT_NAMES
-        from lt4rec.serving.model_registry import ModelRegistry
-
         cfg = self.config
         kwargs = {"loader": self._loader} if self._loader is not None else {}
         self.registry = ModelRegistry(cfg.models_dir, OUTPUT_NAMES, cfg.keep_versions, **kwargs)
@@ -135,9 +135,6 @@ class Server:
         return self.config.grpc_options() + [("grpc.so_reuseport", 0)]
 
     async def _serve(self) -> None:
-        from lt4rec.serving.model_server import ModelStatusServicer, PredictionServicer
-        from lt4rec.serving.protos import rank_pb2_grpc
-        from lt4rec.serving.ranking import RankingServicer
         from tensorflow_serving.apis import model_service_pb2_grpc, prediction_service_pb2_grpc
 
         cfg = self.config

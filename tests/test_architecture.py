@@ -107,7 +107,6 @@ def _function_level_project_imports(path: pathlib.Path):
                 yield inner.lineno, lines[inner.lineno - 1]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11 in progress: hoisting or annotating them")
 def test_function_level_project_imports_say_why():
     """A project module imported inside a function is a deferred heavy dependency, and the
     line says so (``# deferred: <why>``); anything else belongs at the top of the module."""

@@ -7,22 +7,27 @@ tfx_v1 = pytest.importorskip("tfx.v1")
 from tfx import v1 as tfx  # noqa: E402
 
 from lt4rec.schemas import logs  # noqa: E402
+from lt4rec.pipeline.config import PipelineConfig, TrainingSettings  # noqa: E402
 from lt4rec.pipeline.pipeline import create_pipeline  # noqa: E402
 from lt4rec.components.log_example_gen.executor import span_of_date  # noqa: E402
 
 
-def _run(data_root, root, span):
+IN_MEMORY = ("--direct_running_mode=in_memory",)
+
+
+def _run(data_root, root, span, **config):
     pipe = create_pipeline(
-        "lt4rec-test", str(root / "pipeline"), str(data_root), span=span,
+        PipelineConfig(pipeline_root=str(root / "pipeline"), data_root=str(data_root), span=span,
+                       pipeline_name="lt4rec-test", beam_pipeline_args=IN_MEMORY, **config),
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
-            str(root / "metadata.db")),
-        beam_pipeline_args=["--direct_running_mode=in_memory"])
+            str(root / "metadata.db")))
     tfx.orchestration.LocalDagRunner().run(pipe)
     return pipe
 
 
 def test_pipeline_wiring_names_every_component(tmp_path):
-    pipe = create_pipeline("p", str(tmp_path), str(tmp_path))
+    pipe = create_pipeline(PipelineConfig(pipeline_root=str(tmp_path), data_root=str(tmp_path),
+                                          pipeline_name="p"))
     ids = {c.id for c in pipe.components}
     assert {"FileBasedExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator",
             "AnomalyGate"} <= ids
@@ -60,13 +65,7 @@ def _schema_variant(tmp_path, name, edit):
 
 
 def _run_with_schema(data, tmp_path, schema_path, span):
-    pipe = create_pipeline(
-        "lt4rec-test", str(tmp_path / "pipeline"), str(data), span=span,
-        schema_path=str(schema_path),
-        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
-            str(tmp_path / "metadata.db")),
-        beam_pipeline_args=["--direct_running_mode=in_memory"])
-    tfx.orchestration.LocalDagRunner().run(pipe)
+    _run(data, tmp_path, span, schema_path=str(schema_path))
 
 
 @pytest.mark.e2e
@@ -104,8 +103,8 @@ def test_two_days_push_warm_start_reuse_masks_cache_and_resume(tiny_logs, tmp_pa
 
     def run(day, blessing=lenient):
         return local_runner.run_day(str(tiny_logs), str(root), dt.date(2026, 11, day),
-                                    config_json=json.dumps(TINY_OVERRIDES), blessing=blessing,
-                                    beam_pipeline_args=["--direct_running_mode=in_memory"])
+                                    TrainingSettings(model_overrides=TINY_OVERRIDES,
+                                                     blessing=blessing), IN_MEMORY)
 
     def artifacts(component, output):
         return sorted((root / "pipeline" / component / output).iterdir(),
@@ -155,7 +154,8 @@ def test_kubeflow_compile_names_every_component(tmp_path):
     import json
     from lt4rec.pipeline.kubeflow_runner import compile_kubeflow
     out = compile_kubeflow(str(tmp_path / "lt4rec.json"), "registry.example/lt4rec:1",
-                           "gs://b/root", "gs://b/logs", "gs://b/serving")
+                           PipelineConfig(pipeline_root="gs://b/root", data_root="gs://b/logs",
+                                          serving_root="gs://b/serving"))
     spec = json.loads(open(out).read())
     spec = spec.get("pipelineSpec", spec)
     tasks = set(spec["root"]["dag"]["tasks"])
@@ -180,9 +180,8 @@ def test_rolling_window_trains_on_the_last_n_days(tiny_logs, tmp_path):
                              max_cvr_mse_rise=1.0)
     for day in (2, 3):
         local_runner.run_day(str(tiny_logs), str(tmp_path), dt.date(2026, 11, day),
-                             config_json=json.dumps(TINY_OVERRIDES), window_days=2,
-                             blessing=lenient,
-                             beam_pipeline_args=["--direct_running_mode=in_memory"])
+                             TrainingSettings(model_overrides=TINY_OVERRIDES, window_days=2,
+                                              blessing=lenient), IN_MEMORY)
     models = sorted((tmp_path / "pipeline" / "SparseTrainer" / "model").iterdir(),
                     key=lambda p: int(p.name))
     metrics = [json.loads((m / "metrics.json").read_text()) for m in models]

@@ -22,6 +22,10 @@ from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
 
+from lt4rec.schemas.contract import SCHEMA_PATH
+from lt4rec.schemas.examples import encode_rows
+from lt4rec.schemas.validation import format_report, validate_logs
+
 VALIDATION_DIR = "validation"
 SCHEMA_PATH_KEY = "schema_path"
 
@@ -36,8 +40,6 @@ def custom_config(schema_path: str) -> example_gen_pb2.CustomConfig:
 
 def _schema_path(exec_properties: Dict[str, Any]) -> str:
     """The contract to validate against (from ``custom_config``; default the packaged one)."""
-    from lt4rec.schemas.contract import SCHEMA_PATH
-
     raw = exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY)
     if not raw:
         return SCHEMA_PATH
@@ -65,9 +67,6 @@ def _span_files(exec_properties: Dict[str, Any], pattern: str) -> List[str]:
 def _examples_of_file(path: str, schema_path: str) -> Iterator[bytes]:
     # Parsing a file to typed columns is the validator's job too, so the workers reuse it; the
     # driver already ran it once in ``Executor.Do`` to gate the run and write the report.
-    from lt4rec.schemas.examples import encode_rows
-    from lt4rec.schemas.validation import validate_logs
-
     result = validate_logs(path, report_dir=None, use_tfdv=False, schema_path=schema_path)
     yield from encode_rows(result.accepted)
 
@@ -92,8 +91,6 @@ class Executor(BaseExampleGenExecutor):
         return _LogsToExamples
 
     def Do(self, input_dict, output_dict, exec_properties) -> None:  # noqa: N802
-        from lt4rec.schemas.validation import format_report, validate_logs
-
         input_config = example_gen_pb2.Input()
         proto_utils.json_to_proto(exec_properties[standard_component_specs.INPUT_CONFIG_KEY],
                                   input_config)

@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 
-import numpy as np
 import tensorflow as tf
 from absl import logging
 from tfx.dsl.components.base import base_executor
@@ -18,13 +17,12 @@ from tfx.types import artifact_utils
 
 from lt4rec.components import common
 from lt4rec.components.common import SPAN_PROPERTY
-from lt4rec.models import lottery, plots
+from lt4rec.models import artifacts, lottery, plots
 from lt4rec.models.distribution import make_strategy
 from lt4rec.models.pruning import mask_statistics
 from lt4rec.models.ranker import build_model
 from lt4rec.models.tasks import TASK_NAMES
 
-MASKS_FILE = "masks.npz"
 THETA_DIR = "theta"
 CONFIG_FILE = "config.json"
 
@@ -33,12 +31,10 @@ def save_masks(model, search, config, out_dir: str) -> None:
     """Writes theta, the masks and the search records of a finished search."""
     model.set_weights(search.theta)
     model.save_weights(os.path.join(out_dir, THETA_DIR, "weights"))
-    np.savez_compressed(os.path.join(out_dir, MASKS_FILE), **{
-        f"{TASK_NAMES[t]}/{layer.name}": mask
-        for t in search.picked for layer, mask in zip(model.masked_layers, search.masks(t))})
     for t in search.picked:
         for layer, mask in zip(model.masked_layers, search.masks(t)):
             layer.set_task_mask(t, mask)
+    artifacts.save_task_masks(out_dir, model.masked_layers, TASK_NAMES, search.picked)
     records = {"mask_search.json": search.to_dict(),
                "mask_statistics.json": mask_statistics(model.masked_layers),
                CONFIG_FILE: {"fingerprint": common.model_fingerprint(config),
@@ -46,10 +42,8 @@ def save_masks(model, search, config, out_dir: str) -> None:
     for name, value in records.items():
         with open(os.path.join(out_dir, name), "w", encoding="utf-8") as fh:
             json.dump(value, fh, indent=2, default=float)
-    plots.plot_pruning_curves(records["mask_search.json"],
-                              os.path.join(out_dir, "pruning_curves.png"), config.variant)
-    plots.plot_mask_overlap(records["mask_statistics.json"],
-                            os.path.join(out_dir, "mask_overlap.png"), config.variant)
+    plots.write_mask_figures(records["mask_search.json"], records["mask_statistics.json"],
+                             out_dir, config.variant)
 
 
 def load_theta(model, masks_dir: str) -> None:
@@ -59,10 +53,7 @@ def load_theta(model, masks_dir: str) -> None:
 
 def apply_masks(model, masks_dir: str) -> None:
     """Installs both tasks' masks of a Masks artifact into ``model``'s sNET."""
-    with np.load(os.path.join(masks_dir, MASKS_FILE)) as saved:
-        for t, task in enumerate(TASK_NAMES):
-            for layer in model.masked_layers:
-                layer.set_task_mask(t, saved[f"{task}/{layer.name}"])
+    artifacts.load_task_masks(masks_dir, model.masked_layers, TASK_NAMES)
 
 
 def reusable(masks_dir: str, config) -> bool:

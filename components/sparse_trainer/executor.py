@@ -4,8 +4,8 @@
 2. Sparse variants: load theta and both masks from the Masks artifact.
 3. Warm start: when a ``base_model`` (the last pushed model) was trained with the same
    features and architecture, load its weights (then re-apply the current masks).
-4. Train (``models.training.Trainer``) on Transform's outputs when given (else raw
-   examples), score the ``eval`` split, export ``pctr/``, ``pcvr/`` and the combined model at
+4. Train and score with ``models.recipe`` (what ``lt4rec train`` runs after its mask search)
+   on Transform's outputs when given (else raw examples), score the ``eval`` split, export ``pctr/``, ``pcvr/`` and the combined model at
    ``Format-Serving/`` (what TFX's Evaluator and Pusher look for) with the Transform graph in
    front (they take raw records), and save the weights for tomorrow's warm start.
 """
@@ -21,12 +21,10 @@ from tfx.types import artifact_utils
 from lt4rec.components import common
 from lt4rec.components.mask_gen.executor import apply_masks, load_theta
 from lt4rec.components.common import SPAN_PROPERTY
+from lt4rec.models import recipe
 from lt4rec.models.distribution import make_strategy
 from lt4rec.models.export import COMBINED, export_models
 from lt4rec.models.ranker import build_model
-from lt4rec.models.run import METRICS_FILE
-from lt4rec.models.tasks import CTR, CVR, evaluate_predictions
-from lt4rec.models.training import Trainer, predict
 
 WEIGHTS_DIR = "weights"
 SERVING_DIR = "Format-Serving"
@@ -70,8 +68,7 @@ def _write_model(model, out_uri: str, config, record: dict, transform=None) -> N
     model.save_weights(os.path.join(out_uri, WEIGHTS_DIR, "weights"))
     with open(os.path.join(out_uri, FINGERPRINT_FILE), "w", encoding="utf-8") as fh:
         json.dump({"fingerprint": common.model_fingerprint(config)}, fh)
-    with open(os.path.join(out_uri, METRICS_FILE), "w", encoding="utf-8") as fh:
-        json.dump(record, fh, indent=2, default=float)
+    recipe.write_record(out_uri, record)
 
 
 class Executor(base_executor.BaseExecutor):
@@ -86,20 +83,14 @@ class Executor(base_executor.BaseExecutor):
         with make_strategy(config.trainer).scope():
             model, warm = _initial_model(config, train, input_dict.get("masks") or [],
                                          input_dict.get("base_model") or [])
-            epochs = config.trainer.epochs
-            if not model.masked_layers and not warm:
-                epochs += config.pruning.warmup_epochs
-            trainer = Trainer(model, config, train, seed=seed)
-            losses = trainer.fit(epochs, progress=logging.info, label="SparseTrainer")
-            preds = predict(model, evaluation, batch_size=config.trainer.eval_batch_size)
-            metrics = evaluate_predictions(evaluation.click, evaluation.ratio, preds[CTR],
-                                           preds[CVR], config.trainer.effective_view_ratio)
-            _write_model(model, out.uri, config, {
-                "variant": config.variant, "warm_started": warm, "train_loss": losses,
-                "inputs": "transformed" if input_dict.get("transform_graph") else "raw",
-                "train_spans": train.days, "train_rows": train.size, "eval": metrics,
-                "train_examples_per_s": trainer.examples_seen / max(trainer.seconds, 1e-9)},
-                common.transform_output(input_dict))
+            fitted = recipe.train_final(model, config, train, seed, warm_started=warm,
+                                        progress=logging.info, label="SparseTrainer")
+            metrics, _ = recipe.split_metrics(model, evaluation, config)
+            _write_model(model, out.uri, config, dict(
+                {"variant": config.variant, "warm_started": warm,
+                 "inputs": "transformed" if input_dict.get("transform_graph") else "raw",
+                 "train_spans": train.days, "train_rows": train.size, "eval": metrics},
+                **fitted), common.transform_output(input_dict))
         out.set_int_custom_property("warm_started", int(warm))
         out.set_int_custom_property(SPAN_PROPERTY, span)
         logging.info("SparseTrainer: eval %s (warm start: %s)", metrics, warm)

@@ -13,7 +13,6 @@ rules as ``lt4rec validate``) so the adapter cannot write what the trainer would
 from __future__ import annotations
 
 import collections
-import csv
 import json
 import os
 from typing import Dict, List
@@ -23,7 +22,9 @@ import numpy as np
 from lt4rec.schemas import logs
 from lt4rec.adapt.mapping import Mapping, MappingError
 from lt4rec.schemas import contract as contract_lib
-from lt4rec.schemas import names
+from lt4rec.schemas import names, timefields
+from lt4rec.schemas.validation import format_report, validate_logs
+from lt4rec.schemas.validation.quarantine import Quarantine
 
 ADAPT_DIR = "_adapt"
 REPORT_FILE = "report.json"
@@ -104,12 +105,10 @@ def _column(df, column: str, rule: dict, feature, rejections: _Rejections,
         if kind == "row_number":
             return np.arange(n, dtype=np.float64) + rule.get("offset", 0)
         if kind in (names.DAY_OF_WEEK, names.HOUR_OF_DAY):
-            stamp = np.nan_to_num(timestamp).astype("int64").astype("datetime64[s]")
-            if kind == names.HOUR_OF_DAY:
-                return (stamp.astype("datetime64[h]") - stamp.astype("datetime64[D]")).astype(
-                    np.float64)
-            days = stamp.astype("datetime64[D]").astype(np.int64)
-            return ((days + 3) % 7).astype(np.float64)  # 1970-01-01 was a Thursday (3)
+            stamp = np.nan_to_num(timestamp).astype("int64")
+            derive = (timefields.utc_hour if kind == names.HOUR_OF_DAY
+                      else timefields.utc_weekday)
+            return derive(stamp).astype(np.float64)
         return _recent_items(df, rule, timestamp)
     source = rule["from"]
     if "values" in rule:
@@ -214,15 +213,10 @@ def _write(df, cols, keep, rejections, source_path, mapping, out_dir) -> dict:
                        os.path.join(out_dir, name, logs.LOG_FILE_NAME))
         per_day[name] = int(len(sel))
     quarantine = os.path.join(out_dir, ADAPT_DIR, QUARANTINE_FILE)
-    by_reason = collections.Counter()
-    with open(quarantine, "w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["source_line", "reasons", "raw"])
-        raw = df.to_numpy(dtype=str)
-        for i in np.flatnonzero(~keep):
-            by_reason.update(rejections.reasons[i])
-            writer.writerow([i + 2, ";".join(rejections.reasons[i]),
-                             mapping.delimiter.join(raw[i])])
+    raw = df.to_numpy(dtype=str)
+    with Quarantine(quarantine, ("source_line",)) as rejected:
+        for i in np.flatnonzero(~keep):  # source line i + 2: after the header, 1-based
+            rejected.reject((i + 2,), rejections.reasons[i], mapping.delimiter.join(raw[i]))
     if mapping.attribution:
         with open(os.path.join(out_dir, ADAPT_DIR, ATTRIBUTION_FILE), "w",
                   encoding="utf-8") as fh:
@@ -232,7 +226,7 @@ def _write(df, cols, keep, rejections, source_path, mapping, out_dir) -> dict:
             "rows_read": int(len(keep)), "rows_accepted": int(keep.sum()),
             "rows_rejected": int((~keep).sum()),
             "rejected_by_reason": {r: {"rows": c, "why": why.get(r, "")}
-                                   for r, c in sorted(by_reason.items())},
+                                   for r, c in sorted(rejected.by_reason.items())},
             "days": per_day, "quarantine": quarantine, "attribution": mapping.attribution}
 
 
@@ -242,7 +236,6 @@ def _write_json(report: dict, out_dir: str) -> None:
 
 
 def _check_output(out_dir: str, report: dict) -> None:
-    from lt4rec.schemas.validation import format_report, validate_logs
     if not report["days"]:
         raise ValueError(f"every one of {report['rows_read']} source rows was rejected; see "
                          f"{report['quarantine']}")

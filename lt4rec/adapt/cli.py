@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 
+from lt4rec.adapt.mapping import load_mapping
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mapping", required=True,
@@ -25,8 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from lt4rec.adapt.adapter import adapt
-    from lt4rec.adapt.mapping import load_mapping
+    from lt4rec.adapt.adapter import adapt  # deferred: pandas (the adapter validates its output)
 
     report = adapt(args.input, load_mapping(args.mapping), args.out)
     print(f"read {report['rows_read']:,} rows: {report['rows_accepted']:,} accepted into "

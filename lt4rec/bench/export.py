@@ -26,6 +26,7 @@ from typing import Dict, List
 
 from lt4rec.models.signatures import DEFAULT_SIGNATURE
 from lt4rec.bench import common, workload
+from lt4rec.schemas import logs as log_layout
 
 SPARSE_VARIANTS = ("sparse_weight", "sparse_neuron")
 REPORT_KEYS = ("nonzero_params", "dense_params", "flops", "executed_flops", "dense_flops",
@@ -53,11 +54,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _test_examples(log_dir: str, n: int) -> List[bytes]:
     """``n`` serialized tf.Examples of the last day's rows (repeated if the day is shorter)."""
-    from lt4rec.schemas import logs
-    from lt4rec.schemas.examples import encode_rows
-    from lt4rec.schemas.validation import validate_logs
+    from lt4rec.schemas.examples import encode_rows  # deferred: TensorFlow
+    from lt4rec.schemas.validation import validate_logs  # deferred: pandas
 
-    columns = validate_logs(logs.find_log_files(log_dir)[-1][0], use_tfdv=False).accepted
+    columns = validate_logs(log_layout.find_log_files(log_dir)[-1][0], use_tfdv=False).accepted
     rows = list(encode_rows({k: v[:n] for k, v in columns.items()}))
     return (rows * (n // len(rows) + 1))[:n]
 
@@ -90,7 +90,7 @@ def time_exports(paths: Dict[str, str], examples: List[bytes], batch_sizes: List
 
 
 def main(args: argparse.Namespace) -> int:
-    from lt4rec.models.run import train_variant
+    from lt4rec.models.run import train_variant  # deferred: TensorFlow
 
     batch_sizes = [int(b) for b in args.batch_sizes.split(",") if b.strip()]
     if not batch_sizes or min(batch_sizes) < 1 or args.calls < 1 or args.warmup < 0:
@@ -106,7 +106,7 @@ def main(args: argparse.Namespace) -> int:
     reports, paths, picked = {}, {}, {}
     with workload.simulated_logs(args.days, args.rows_per_day, args.seed) as logs, \
             tempfile.TemporaryDirectory(prefix="lt4rec_bench_export_") as out:
-        from lt4rec.models.data import load_dataset
+        from lt4rec.models.data import load_dataset  # deferred: TensorFlow
         dataset = load_dataset(logs, configs[workload.DENSE_REFERENCE].trainer)
         examples = _test_examples(logs, max(batch_sizes))
         for name, config in configs.items():

@@ -49,12 +49,12 @@ def measure_variant(config, dataset, seed: int = 0) -> Dict[str, object]:
     """
     import tensorflow as tf
 
-    from lt4rec.models.distribution import make_strategy
-    from lt4rec.models.lottery import search_masks
-    from lt4rec.models.pruning import sparsity
-    from lt4rec.models.ranker import build_model
-    from lt4rec.models.tasks import TASK_NAMES, TASKS
-    from lt4rec.models.training import Trainer
+    from lt4rec.models.distribution import make_strategy  # deferred: TensorFlow
+    from lt4rec.models.lottery import search_masks  # deferred: TensorFlow
+    from lt4rec.models.pruning import sparsity  # deferred: TensorFlow
+    from lt4rec.models.ranker import build_model  # deferred: TensorFlow
+    from lt4rec.models.tasks import TASK_NAMES, TASKS  # deferred: TensorFlow
+    from lt4rec.models.training import Trainer  # deferred: TensorFlow
 
     tf.keras.utils.set_random_seed(seed)
     with make_strategy(config.trainer).scope():
@@ -82,9 +82,9 @@ def measure_variant(config, dataset, seed: int = 0) -> Dict[str, object]:
 def warm_up_process(config, dataset, batches: int = 4) -> None:
     """Untimed: traces one throwaway model's steps, so the first variant measured does not pay
     the process's one-time TensorFlow start-up (kernel loading, first graph builds)."""
-    from lt4rec.models.distribution import make_strategy
-    from lt4rec.models.ranker import build_model
-    from lt4rec.models.training import Trainer
+    from lt4rec.models.distribution import make_strategy  # deferred: TensorFlow
+    from lt4rec.models.ranker import build_model  # deferred: TensorFlow
+    from lt4rec.models.training import Trainer  # deferred: TensorFlow
 
     with make_strategy(config.trainer).scope():
         model = build_model(config, dataset.train.features)

@@ -29,7 +29,11 @@ import tempfile
 import time
 from typing import Dict, List
 
+from lt4rec.bench.common import DEFAULT_OUT_DIR, latency_summary, write_result
+from lt4rec.models.config import make_config
 from lt4rec.models.signatures import DEFAULT_SIGNATURE, EXAMPLES_INPUT
+from lt4rec.schemas import logs
+from lt4rec.simulator import simulate
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,9 +54,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _prepare(tmp: str, args) -> Dict[str, str]:
     """{"models": serving root, "log_file": a log day's CSV, "note": what the models are}."""
-    from lt4rec.schemas import logs
-    from lt4rec.simulator import simulate
-
     log_dir = args.logs
     if log_dir is None:
         log_dir = os.path.join(tmp, "logs")
@@ -60,11 +61,10 @@ def _prepare(tmp: str, args) -> Dict[str, str]:
     log_file = logs.find_log_files(log_dir)[-1][0]
     if args.models is not None:
         return {"models": args.models, "log_file": log_file, "note": f"models from {args.models}"}
-    from lt4rec.schemas.validation import validate_logs
-    from lt4rec.models.config import make_config
-    from lt4rec.models.export import export_models
-    from lt4rec.models.ranker import build_model
-    from lt4rec.models.tasks import OUTPUT_NAMES
+    from lt4rec.schemas.validation import validate_logs  # deferred: pandas
+    from lt4rec.models.export import export_models  # deferred: TensorFlow
+    from lt4rec.models.ranker import build_model  # deferred: TensorFlow
+    from lt4rec.models.tasks import OUTPUT_NAMES  # deferred: TensorFlow
 
     columns = validate_logs(log_file, use_tfdv=False).accepted
     model = build_model(make_config("sparse_weight"), {k: v[:8] for k, v in columns.items()})
@@ -115,8 +115,6 @@ def _timed(call, n_clients: int, n_requests: int, warmup: int):
 
 
 def _summary(latencies, wall):
-    from lt4rec.bench.common import latency_summary
-
     return dict(latency_summary(latencies), requests_per_s=len(latencies) / wall)
 
 
@@ -125,10 +123,10 @@ def main(args: argparse.Namespace) -> int:
     import portpicker
     import tensorflow as tf
 
-    from lt4rec.bench.common import DEFAULT_OUT_DIR, write_result
-    from lt4rec.models.tasks import OUTPUT_NAMES
-    from lt4rec.serving.protos import rank_pb2_grpc
-    from lt4rec.serving.rank_request import json_from_log_file, request_from_json
+    from lt4rec.models.tasks import OUTPUT_NAMES  # deferred: TensorFlow
+    from lt4rec.serving.protos import rank_pb2_grpc  # deferred: gRPC, TensorFlow
+    from lt4rec.serving.rank_request import (  # deferred: gRPC, TensorFlow
+        json_from_log_file, request_from_json)
 
     tmp = tempfile.mkdtemp(prefix="lt4rec-bench-serve-")
     try:

@@ -64,10 +64,10 @@ def measure_variants(configs, train, warmup_batches: int, windows: int, window_b
     import numpy as np
     import tensorflow as tf
 
-    from lt4rec.models.distribution import make_strategy
-    from lt4rec.models.ranker import build_model
-    from lt4rec.models.tasks import TASKS
-    from lt4rec.models.training import Trainer
+    from lt4rec.models.distribution import make_strategy  # deferred: TensorFlow
+    from lt4rec.models.ranker import build_model  # deferred: TensorFlow
+    from lt4rec.models.tasks import TASKS  # deferred: TensorFlow
+    from lt4rec.models.training import Trainer  # deferred: TensorFlow
 
     tf.keras.utils.set_random_seed(seed)
     first = next(iter(configs.values()))

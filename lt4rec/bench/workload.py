@@ -11,6 +11,9 @@ import contextlib
 import tempfile
 from typing import Iterator, List
 
+from lt4rec.models.config import VARIANTS, load_config
+from lt4rec.simulator import simulate
+
 # The variants `lt4rec bench train` measures unless --variants says otherwise.
 TRAIN_VARIANTS = ("single_task", "hard_share", "sparse_weight", "sparse_neuron", "mmoe", "esmm")
 # The dense reference of the mask overhead: shared embeddings + cross, and per task an
@@ -40,8 +43,6 @@ def parse_variants(text: str) -> List[str]:
     Raises:
       ValueError: an unknown name (the message lists the known ones).
     """
-    from lt4rec.models.config import VARIANTS
-
     names = [v.strip() for v in text.split(",") if v.strip()]
     unknown = [v for v in names if v not in VARIANTS]
     if unknown or not names:
@@ -52,16 +53,12 @@ def parse_variants(text: str) -> List[str]:
 
 def variant_config(variant: str, config_path: str = None):
     """``models.config.load_config``: the variant's preset plus the ``--config`` overrides."""
-    from lt4rec.models.config import load_config
-
     return load_config(variant, config_path)
 
 
 @contextlib.contextmanager
 def simulated_logs(days: int, rows_per_day: int, seed: int) -> Iterator[str]:
     """A temp dir holding ``days`` simulated day folders (no ground truth); removed after."""
-    from lt4rec.simulator import simulate
-
     if days < 1 or rows_per_day < 1:
         raise ValueError(f"--days and --rows-per-day must be >= 1. Received: days={days}, "
                          f"rows_per_day={rows_per_day}")
@@ -76,11 +73,6 @@ def load_transformed(log_dir: str, config):
     Returns:
       ``models.data.Dataset`` whose splits hold ``models.preprocess`` outputs.
     """
-    import dataclasses
+    from lt4rec.models.data import load_dataset, transformed_dataset  # deferred: TensorFlow
 
-    from lt4rec.models.data import load_dataset, transformed_split
-
-    dataset = load_dataset(log_dir, config.trainer)
-    return dataclasses.replace(dataset, **{
-        name: transformed_split(getattr(dataset, name), config.features)
-        for name in ("train", "validation", "test")})
+    return transformed_dataset(load_dataset(log_dir, config.trainer), config.features)

@@ -20,6 +20,10 @@ import datetime as dt
 import json
 import sys
 
+from lt4rec.pipeline.beam import load_beam_args
+from lt4rec.pipeline.config import (BlessingConfig, PipelineConfig, TrainingSettings,
+                                    load_overrides)
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="pipeline_command", metavar="ACTION")
@@ -63,29 +67,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                            "--beam-arg=--flag=value (repeatable)")
 
 
-def _config_json(path):
-    if not path:
-        return None
-    with open(path, encoding="utf-8") as fh:
-        return json.dumps(json.load(fh))
+def _training(args: argparse.Namespace) -> TrainingSettings:
+    """The flags' ``TrainingSettings`` (compile has no seed/window/masks/blessing flags)."""
+    blessing = getattr(args, "blessing", None)
+    return TrainingSettings(
+        variant=args.variant, model_overrides=load_overrides(args.config),
+        seed=getattr(args, "seed", 0), window_days=getattr(args, "window", 1),
+        regenerate_masks=getattr(args, "regenerate_masks", False),
+        blessing=BlessingConfig(**json.loads(blessing)) if blessing else BlessingConfig())
 
 
 def _beam_args(args) -> list:
-    from lt4rec.pipeline.beam import load_beam_args
     return (load_beam_args(args.beam_config) if args.beam_config else []) + args.beam_arg
 
 
 def main(args: argparse.Namespace) -> int:
     if args.pipeline_command == "compile":
-        from lt4rec.pipeline.kubeflow_runner import compile_kubeflow
-        out = compile_kubeflow(args.out, args.image, args.pipeline_root, args.data,
-                               args.serving_root, args.variant, _config_json(args.config),
-                               _beam_args(args))
+        from lt4rec.pipeline import kubeflow_runner  # deferred: TFX
+        out = kubeflow_runner.compile_kubeflow(args.out, args.image, kubeflow_runner.image_config(
+            PipelineConfig(pipeline_root=args.pipeline_root, data_root=args.data,
+                           serving_root=args.serving_root, training=_training(args),
+                           beam_pipeline_args=tuple(_beam_args(args)))))
         print(f"wrote Kubeflow Pipelines v2 spec {out}")
         return 0
-    from lt4rec.pipeline import local_runner
-    from lt4rec.pipeline.eval_config import BlessingConfig
+    from lt4rec.pipeline import local_runner  # deferred: TFX
 
+    training = _training(args)
     days = local_runner.log_days(args.data)
     if args.day:
         wanted = [dt.date.fromisoformat(args.day)]
@@ -94,13 +101,10 @@ def main(args: argparse.Namespace) -> int:
                              f"days there: {[d.isoformat() for d in days]}")
     else:
         wanted = days[-(args.days or 1):]
-    blessing = BlessingConfig(**json.loads(args.blessing)) if args.blessing else BlessingConfig()
     beam = _beam_args(args)
     for day in wanted:
         print(f"== pipeline run for {day} ==", file=sys.stderr, flush=True)
-        result = local_runner.run_day(args.data, args.root, day, args.variant,
-                                      _config_json(args.config), args.window,
-                                      args.regenerate_masks, args.seed, blessing, beam)
+        result = local_runner.run_day(args.data, args.root, day, training, beam)
         print(f"{result.day}: {result.seconds:.1f}s; serving versions: "
               f"{', '.join(result.pushed_versions) or 'none'}")
         for node, secs in result.component_seconds.items():

@@ -41,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _load(path: str):
-    from lt4rec.serving.rank_request import request_from_json
+    from lt4rec.serving.rank_request import request_from_json  # deferred: TensorFlow, gRPC
 
     try:
         with open(path, encoding="utf-8") as fh:
@@ -58,8 +58,8 @@ def rank(target: str, request, timeout_s: float, wait_s: float = 0.0, tls=None):
     """One Rank call (over TLS with a ``tls.ClientTLS``); retries UNAVAILABLE for up to
     ``wait_s`` seconds."""
     import grpc
-    from lt4rec.serving.protos import rank_pb2_grpc
-    from lt4rec.serving.tls import channel as open_channel  # deferred: grpc
+    from lt4rec.serving.protos import rank_pb2_grpc  # deferred: TensorFlow, gRPC
+    from lt4rec.serving.tls import channel as open_channel  # deferred: gRPC
 
     deadline = time.monotonic() + wait_s
     with open_channel(target, tls) as channel:
@@ -85,8 +85,8 @@ def format_table(response) -> str:
 
 def main(args: argparse.Namespace) -> int:
     import grpc
-    from lt4rec.serving.rank_request import response_to_json
-    from lt4rec.serving.tls import client_tls_from  # deferred: grpc
+    from lt4rec.serving.rank_request import response_to_json  # deferred: TensorFlow, gRPC
+    from lt4rec.serving.tls import client_tls_from  # deferred: gRPC
 
     request = _load(args.request)
     tls = client_tls_from(args.ssl_ca, args.ssl_cert, args.ssl_key, args.ssl_server_name)

@@ -110,9 +110,9 @@ def ops_config_from_args(args: argparse.Namespace):
 
 def config_from_args(args: argparse.Namespace):
     """The ``ServerConfig`` of the command line (ValueError on a bad combination)."""
-    from lt4rec.serving.inference import Limits
-    from lt4rec.serving.ranking import RankingConfig
-    from lt4rec.serving.server import ServerConfig
+    from lt4rec.serving.inference import Limits  # deferred: TensorFlow, gRPC
+    from lt4rec.serving.ranking import RankingConfig  # deferred: TensorFlow, gRPC
+    from lt4rec.serving.server import ServerConfig  # deferred: TensorFlow, gRPC
 
     if args.models_only and args.models is None:
         raise ValueError("--models-only needs --models DIR")
@@ -154,7 +154,7 @@ def _describe_ops(server) -> str:
 
 def main(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    from lt4rec.serving.server import Server
+    from lt4rec.serving.server import Server  # deferred: TensorFlow, gRPC
 
     server = Server(config_from_args(args))
     stop = threading.Event()

@@ -1,9 +1,10 @@
 """Train one model variant on day-split traffic logs and export pCTR/pCVR SavedModels.
 
-Runs models.run.train_variant, the one training entry point (the TFX pipeline's Trainer is to
-call the same function): validated logs are split by day (last day = test, the day before = validation, the rest = train); sparse variants run
-Algorithm 1 (warm-up -> per-task pruning rounds with rewinding -> automatic round pick) before
-joint training. Variants: single_task, hard_share, sparse_weight, sparse_neuron, mmoe, esmm,
+Runs lt4rec.models.run.train_variant (as `lt4rec experiment` does for each run): validated logs
+are split by day (last day = test, the day before = validation, the rest = train); sparse
+variants run Algorithm 1 (warm-up -> per-task pruning rounds with rewinding -> automatic round
+pick) before joint training, which follows lt4rec.models.recipe, the same recipe as the TFX
+pipeline's SparseTrainer. Variants: single_task, hard_share, sparse_weight, sparse_neuron, mmoe, esmm,
 and tuning presets (sparse_weight_balance, _conflict, _multiview, _big). Writes OUT/metrics.json
 (CTR AUC, CVR MSE, CTCVR AUC per split; mask search; mask statistics; export sizes and FLOPs),
 OUT/export/{pctr,pcvr,combined}/ SavedModels, and pruning/mask PNGs for sparse variants.
@@ -14,9 +15,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from lt4rec.models.config import VARIANTS, load_config
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from lt4rec.models.config import VARIANTS
     parser.add_argument("--data", required=True, help="log root with day folders YYYY-MM-DD/")
     parser.add_argument("--variant", default="sparse_weight", choices=sorted(VARIANTS),
                         help="model variant (default sparse_weight)")
@@ -44,8 +46,7 @@ def _summary(result: dict) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
-    from lt4rec.models.config import load_config
-    from lt4rec.models.run import train_variant
+    from lt4rec.models.run import train_variant  # deferred: TensorFlow
 
     config = load_config(args.variant, args.config)
     result = train_variant(args.data, config, args.out, args.seed,

@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from lt4rec.schemas.validation.validate import format_report, validate_logs
+    from lt4rec.schemas.validation.validate import format_report, validate_logs  # deferred: pandas
 
     report_dir = args.report_dir
     if report_dir is None:

@@ -20,6 +20,8 @@ import shlex
 import sys
 import time
 
+from lt4rec.experiment.runner import make_configs, run_experiment
+
 DEFAULT_VARIANTS = "single_task,hard_share,sparse_weight,sparse_neuron,mmoe,esmm"
 
 
@@ -57,8 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     import json
 
-    from lt4rec.experiment.report import write_reports
-    from lt4rec.experiment.runner import make_configs, run_experiment
+    from lt4rec.experiment.report import write_reports  # deferred: matplotlib, pandas
 
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     if args.seeds < 1:

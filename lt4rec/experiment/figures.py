@@ -26,29 +26,10 @@ _OVERLAP_KEYS = ("entries", "shared", "ctr_only", "cvr_only", "pruned_by_both")
 
 
 def pruning_rounds(runs: Dict[int, dict], path: str, variant: str) -> str:
-    """Fig. 4 for one sparse variant; ``runs``: seed -> metrics.json."""
-    tasks = ("ctr", "cvr")
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), squeeze=False)
-    for ax, task in zip(axes[0], tasks):
-        for seed, run in sorted(runs.items()):
-            info = run["mask_search"]["tasks"][task]
-            xs = [r["sparsity"] for r in info["rounds"]]
-            ys = [r["validation"] for r in info["rounds"]]
-            line, = ax.plot(xs, ys, "o-", alpha=0.8, label=f"seed {seed}")
-            pick = info["rounds"][info["picked_round"]]
-            ax.plot([pick["sparsity"]], [pick["validation"]], "*", color=line.get_color(),
-                    markersize=14)
-            metric = info["rounds"][0]["metric"]
-        ax.set_xlabel("sparsity of the task's sNET mask (round 0 = unpruned)")
-        ax.set_ylabel(f"validation {metric.replace('_', ' ').upper()}")
-        ax.set_title(f"{task.upper()} pruning rounds (★ = picked)")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.suptitle(f"{variant}: validation metric per pruning round")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    """Fig. 4 for one sparse variant; ``runs``: seed -> metrics.json (one line per seed)."""
+    return plots.plot_pruning_rounds(
+        {f"seed {seed}": run["mask_search"] for seed, run in sorted(runs.items())}, path,
+        f"{variant}: validation metric per pruning round")
 
 
 def mean_mask_statistics(runs: Dict[int, dict]) -> List[dict]:

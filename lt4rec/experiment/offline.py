@@ -25,8 +25,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from lt4rec.schemas import logs
+from lt4rec.models.artifacts import TEST_PREDICTIONS_FILE
 from lt4rec.models.rankscore import log_rank_scores
 from lt4rec.schemas import names
+from lt4rec.schemas.validation import validate_logs
 
 TRUTH_P_CLICK = "p_click"
 TRUTH_WATCH_RATIO = "expected_watch_ratio"
@@ -45,7 +47,6 @@ BASELINE = PAIRINGS[0][0]
 
 def load_test_rows(data_dir: str, test_days: Sequence[str]) -> Dict[str, np.ndarray]:
     """The test split's accepted rows, typed, in the trainer's row order (day, then file)."""
-    from lt4rec.schemas.validation import validate_logs
     files = [f for f, day in logs.find_log_files(data_dir)
              if day is not None and day.strftime(logs.DAY_FORMAT) in set(test_days)]
     if not files:
@@ -195,7 +196,6 @@ def _check_alignment(rows: Dict[str, np.ndarray],
 
 def load_predictions(run_dirs: Dict[str, Dict[int, str]]) -> Dict:
     """variant -> seed -> arrays of the run's test_predictions.npz (runs without one skipped)."""
-    from lt4rec.models.run import TEST_PREDICTIONS_FILE
     out: Dict[str, Dict[int, Dict[str, np.ndarray]]] = {}
     for variant, seeds in run_dirs.items():
         for seed, path in seeds.items():

@@ -15,6 +15,7 @@ import numpy as np
 
 from lt4rec.experiment import figures, offline, runner, stats
 from lt4rec.schemas import names
+from lt4rec.experiment.markdown import render
 
 REPORT_JSON = "report.json"
 REPORT_MD = "report.md"
@@ -152,7 +153,6 @@ def write_reports(out_dir: str, variants: Sequence[str], seeds: Sequence[int], c
                          for p in figures.write_figures(runs, summary, out_dir)]
     with open(os.path.join(out_dir, REPORT_JSON), "w", encoding="utf-8") as fh:
         json.dump(report, fh, indent=2, default=float)
-    from lt4rec.experiment.markdown import render
     with open(os.path.join(out_dir, REPORT_MD), "w", encoding="utf-8") as fh:
         fh.write(render(report))
     return report

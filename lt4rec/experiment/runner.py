@@ -15,12 +15,14 @@ loop, so an experiment stopped early holds every variant for its first seeds.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import shutil
 import time
 from typing import Callable, Dict, List, Optional, Sequence
+
+from lt4rec.models.artifacts import METRICS_FILE
+from lt4rec.models.config import make_config
 
 RUNS_DIR = "runs"
 DATA_FILE = "data.json"
@@ -33,13 +35,11 @@ def run_dir(out_dir: str, variant: str, seed: int) -> str:
 
 def is_finished(path: str) -> bool:
     """A run is finished when its metrics.json exists (train_variant writes it last)."""
-    from lt4rec.models.run import METRICS_FILE
     return os.path.isfile(os.path.join(path, METRICS_FILE))
 
 
 def load_run(path: str) -> Dict:
     """The metrics.json of a finished run."""
-    from lt4rec.models.run import METRICS_FILE
     with open(os.path.join(path, METRICS_FILE), encoding="utf-8") as fh:
         return json.load(fh)
 
@@ -61,7 +61,6 @@ def check_same_config(path: str, config) -> None:
 def make_configs(variants: Sequence[str], overrides: Optional[Dict] = None) -> Dict:
     """variant -> LT4RecConfig; raises ValueError on an unknown variant or when the variants'
     day splits differ (every variant must be compared on the same splits)."""
-    from lt4rec.models.config import make_config
     if not variants:
         raise ValueError("no variants given")
     if len(set(variants)) != len(variants):
@@ -114,9 +113,8 @@ def run_experiment(data_dir: str, variants: Sequence[str], seeds: Sequence[int],
     dirs = [run_dir(out_dir, v, s) for v, s in plan]
     if not todo:
         return dirs
-    import lt4rec  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow)
-    from lt4rec.models.data import load_dataset, transformed_split
-    from lt4rec.models.run import train_variant
+    from lt4rec.models.data import load_dataset, transformed_dataset  # deferred: TensorFlow
+    from lt4rec.models.run import train_variant  # deferred: TensorFlow
 
     os.makedirs(out_dir, exist_ok=True)
     first = configs[variants[0]]
@@ -134,9 +132,7 @@ def run_experiment(data_dir: str, variants: Sequence[str], seeds: Sequence[int],
                                for s in (dataset.train, dataset.validation, dataset.test)}),
                   fh, indent=2)
     if len({c.features for c in configs.values()}) == 1:
-        dataset = dataclasses.replace(dataset, **{
-            name: transformed_split(getattr(dataset, name), first.features)
-            for name in ("train", "validation", "test")})
+        dataset = transformed_dataset(dataset, first.features)
     durations: Dict[str, List[float]] = {}
     started = time.perf_counter()
     for i, (variant, seed) in enumerate(todo):

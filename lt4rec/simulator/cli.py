@@ -14,6 +14,9 @@ import argparse
 import datetime as dt
 import sys
 
+from lt4rec.simulator.config import SimulatorConfig
+from lt4rec.simulator.run import DEFAULT_START_DATE, simulate
+
 
 def _date(text: str) -> dt.date:
     try:
@@ -23,7 +26,6 @@ def _date(text: str) -> dt.date:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from lt4rec.simulator.run import DEFAULT_START_DATE
     parser.add_argument("--out", required=True, help="log root to write day folders into")
     parser.add_argument("--days", type=int, default=2, help="number of consecutive days (2)")
     parser.add_argument("--rows-per-day", type=int, default=20_000,
@@ -38,9 +40,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from lt4rec.simulator.config import SimulatorConfig
-    from lt4rec.simulator.run import simulate
-
     config = SimulatorConfig.from_json(args.config) if args.config else SimulatorConfig()
     summary = simulate(args.out, args.days, args.rows_per_day, args.seed, args.start_date,
                        config, write_truth=not args.no_ground_truth,

@@ -9,7 +9,7 @@ from typing import Dict
 import numpy as np
 
 from lt4rec.simulator import world as world_lib
-from lt4rec.schemas import names
+from lt4rec.schemas import names, timefields
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
@@ -167,7 +167,7 @@ def generate_day(world: world_lib.World, history: HistoryState, day_index: int,
         names.ITEM_CATEGORY: world.item_category[items].astype(np.int64),
         names.ITEM_TAGS: world.item_tags[items],
         names.VIDEO_LENGTH_S: length,
-        names.DAY_OF_WEEK: np.full(n_rows, date.weekday(), dtype=np.int64),
+        names.DAY_OF_WEEK: timefields.utc_weekday(timestamps),
         names.HOUR_OF_DAY: hours.astype(np.int64),
         names.SOURCE_PAGE: world_lib.SOURCE_PAGES[pages],
         names.CLICK: clicks,

@@ -17,7 +17,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 import pandas as pd
 
-from lt4rec.schemas import names
+from lt4rec.schemas import names, timefields
 from lt4rec.schemas.contract import DType, Feature, Kind, LogContract
 
 # Anomaly classes, with the sentence the report prints for each.
@@ -176,8 +176,7 @@ def _cross_column(values, valid, day: Optional[dt.date]) -> List[Violation]:
         out.append(Violation(TIMESTAMP_OUTSIDE_DAY, names.TIMESTAMP,
                              ts_ok & ((ts < start) | (ts >= start + 86400)),
                              f"within {day.isoformat()} UTC"))
-    hour = (ts // 3600) % 24
-    weekday = (ts // 86400 + 3) % 7  # 1970-01-01 was a Thursday (3 when Monday is 0)
+    hour, weekday = timefields.utc_hour(ts), timefields.utc_weekday(ts)
     bad_hour = ts_ok & valid[names.HOUR_OF_DAY] & (values[names.HOUR_OF_DAY] != hour)
     bad_day = ts_ok & valid[names.DAY_OF_WEEK] & (values[names.DAY_OF_WEEK] != weekday)
     out.append(Violation(TIME_FIELDS_MISMATCH, names.HOUR_OF_DAY, bad_hour,

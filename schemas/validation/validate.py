@@ -11,7 +11,6 @@ shows in aggregate (e.g. a required column missing in every row). Invariant, che
 from __future__ import annotations
 
 import collections
-import csv
 import dataclasses
 import datetime as dt
 import json
@@ -22,6 +21,7 @@ import numpy as np
 
 from lt4rec.schemas import logs
 from lt4rec.schemas.validation import reader, rules
+from lt4rec.schemas.validation.quarantine import Quarantine
 from lt4rec.schemas import contract as contract_lib
 from lt4rec.schemas import labels, names
 
@@ -64,27 +64,6 @@ class ValidationResult:
                 "tfdv_anomalies": self.tfdv_anomalies, "quarantine": self.quarantine_path}
 
 
-class _Quarantine:
-    """Streams rejected rows to a CSV: file, line, reasons, details, raw line."""
-
-    def __init__(self, path: Optional[str]):
-        self.path = path
-        self._fh = self._writer = None
-        if path:
-            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-            self._fh = open(path, "w", newline="", encoding="utf-8")
-            self._writer = csv.writer(self._fh)
-            self._writer.writerow(["file", "line", "reasons", "details", "raw"])
-
-    def write(self, file: str, line: int, reasons: List[str], details: List[str], raw: str):
-        if self._writer:
-            self._writer.writerow([file, line, ";".join(reasons), "; ".join(details), raw])
-
-    def close(self):
-        if self._fh:
-            self._fh.close()
-
-
 class _Tally:
     """Counts rows per (anomaly class, column) and keeps the first examples."""
 
@@ -109,7 +88,7 @@ def _validate_file(path, day, contract, seen_ids, tally, quarantine):
     for line, why, text in raw.unparseable:
         tally.add(rules.UNPARSEABLE_LINE, "", "a CSV record of the header's width", path, line,
                   why, text)
-        quarantine.write(path, line, [rules.UNPARSEABLE_LINE], [why], text)
+        quarantine.reject((path, line), [rules.UNPARSEABLE_LINE], text, [why])
     n = len(raw.line_numbers)
     if not raw.header or raw.rows_read == 0:  # a header alone is an empty day too
         tally.add(rules.EMPTY_FILE, "", rules.DESCRIPTIONS[rules.EMPTY_FILE], path, 0,
@@ -124,7 +103,7 @@ def _validate_file(path, day, contract, seen_ids, tally, quarantine):
         for code, col, req in header_problems:
             tally.add(code, col, req, path, 1, f"{col}: must be {req}", ",".join(raw.header))
         for i in range(n):
-            quarantine.write(path, raw.line_numbers[i], codes, details, raw.raw_line(i))
+            quarantine.reject((path, raw.line_numbers[i]), codes, raw.raw_line(i), details)
         summary.update(rows_accepted=0, rows_rejected=raw.rows_read)
         return summary, None
     parsed, violations = rules.check_rows(contract, raw.columns, day)
@@ -156,7 +135,8 @@ def _validate_file(path, day, contract, seen_ids, tally, quarantine):
         rejected |= v.mask
     for i in np.flatnonzero(rejected):
         codes, details = zip(*reasons[i])
-        quarantine.write(path, raw.line_numbers[i], list(codes), list(details), raw.raw_line(i))
+        quarantine.reject((path, raw.line_numbers[i]), list(codes), raw.raw_line(i),
+                          list(details))
     keep = ~rejected
     summary.update(rows_accepted=int(keep.sum()),
                    rows_rejected=int(rejected.sum()) + len(raw.unparseable))
@@ -216,7 +196,8 @@ def validate_logs(data: Union[str, Sequence[str]], report_dir: Optional[str] = N
       FileNotFoundError: no log file under ``data``.
     """
     contract = contract_lib.load(schema_path)
-    quarantine = _Quarantine(os.path.join(report_dir, QUARANTINE_FILE) if report_dir else None)
+    quarantine = Quarantine(os.path.join(report_dir, QUARANTINE_FILE) if report_dir else None,
+                            ("file", "line"), with_details=True)
     tally, seen_ids, files, parts = _Tally(), {}, [], []
     try:
         found = ([(f, logs.day_of_file(f)) for f in data] if not isinstance(data, str)
