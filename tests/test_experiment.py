@@ -125,3 +125,28 @@ def test_unknown_variant_fails_before_loading_data(tmp_path):
     from lt4rec import cli
     assert cli.main(["experiment", "--data", str(tmp_path / "nowhere"), "--variants",
                      "single_task,sparse_wieght", "--out", str(tmp_path / "o")]) == 2
+
+
+# --- report sign convention (papers' Table 2) ------------------------------------------------
+
+def test_a_cvr_mse_that_went_up_reads_plus_worse_and_an_auc_drop_reads_minus_worse():
+    from lt4rec.experiment.markdown import change
+    # MSE 0.1000 -> 0.1025: +0.0025 absolute, +2.50%, worse (not a negative "gain").
+    assert change(0.0025, 0.025, lower_is_better=True, digits=4) == "+0.0025 (+2.50%, worse)"
+    assert change(-0.0025, -0.025, lower_is_better=True, digits=4) == "-0.0025 (-2.50%, better)"
+    assert change(-0.004, -0.005, lower_is_better=False, digits=3) == "-0.004 (-0.50%, worse)"
+    assert change(0.0, 0.0, lower_is_better=True, digits=2) == "+0.00 (+0.00%, same)"
+    assert stats.verdict(0.01, lower_is_better=False) == "better"
+
+
+def test_table2_row_shows_a_worse_cvr_mse_with_a_plus_sign():
+    from lt4rec.experiment.markdown import table2
+    summary = {"mean": 0.1, "std": None, "values": [0.1], "n": 1}
+    export = {"flops": 10, "dense_flops": 10}
+    variant = {"seeds": [0], "test": {"cvr_mse": summary, "ctr_auc": summary,
+                                      "ctcvr_auc": summary},
+               "export": {"pctr": export, "pcvr": export}, "train_examples_per_s": 1.0}
+    vs = {"cvr_mse_abs": 0.002, "cvr_mse_rel": 0.02, "p_value": None, "p_value_note": "x",
+          "ctr_auc_abs": 0.001, "ctr_auc_rel": 0.0014}
+    row = table2({"variants": {"mmoe": variant}, "vs_single_task": {"mmoe": vs}})[-1]
+    assert "+0.00200 (+2.00%, worse)" in row and "+0.0010 (+0.14%, better)" in row

@@ -57,7 +57,11 @@ def _variant_summary(seeds: Dict[int, dict]) -> Dict:
 
 
 def _versus(runs: Dict[str, Dict[int, dict]], baseline: str) -> Dict:
-    """Per variant: CVR MSE / CTR AUC differences to ``baseline`` on the common seeds."""
+    """Per variant: CVR MSE / CTR AUC differences to ``baseline`` on the common seeds.
+
+    Signs follow the metric (as the papers' Table 2): ``cvr_mse_rel`` > 0 is a CVR MSE that
+    went up, i.e. worse; ``*_verdict`` says "better"/"worse"/"same" in words.
+    """
     if baseline not in runs:
         return {}
     out = {}
@@ -76,9 +80,11 @@ def _versus(runs: Dict[str, Dict[int, dict]], baseline: str) -> Dict:
         out[v] = {"seeds": common,
                   "cvr_mse_abs": float(np.mean(mse) - np.mean(base_mse)),
                   "cvr_mse_rel": float(np.mean(mse) / np.mean(base_mse) - 1.0),
+                  "cvr_mse_verdict": stats.verdict(np.mean(mse) - np.mean(base_mse), True),
                   "p_value": t_mse["p_value"], "p_value_note": t_mse.get("note", ""),
                   "ctr_auc_abs": float(np.mean(auc) - np.mean(base_auc)),
                   "ctr_auc_rel": float(np.mean(auc) / np.mean(base_auc) - 1.0),
+                  "ctr_auc_verdict": stats.verdict(np.mean(auc) - np.mean(base_auc), False),
                   "ctr_auc_p_value": t_auc["p_value"],
                   "ctr_auc_p_value_note": t_auc.get("note", "")}
     return out
