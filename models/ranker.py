@@ -75,6 +75,11 @@ class TowerArch(tf.keras.layers.Layer):
     def task_layers(self, task: int) -> List[tf.keras.layers.Layer]:
         return [self.towers[task]]
 
+    @property
+    def shared_variables(self) -> List[tf.Variable]:
+        """Trainable variables both tasks use (none: each task has its own tower)."""
+        return []
+
 
 class MMoETask(tf.keras.layers.Layer):
     """One task's view of MMoE: softmax(gate(x)) mixture of shared experts, then its tower."""
@@ -108,6 +113,11 @@ class MMoEArch(tf.keras.layers.Layer):
     def task_layers(self, task: int) -> List[tf.keras.layers.Layer]:
         return [self.per_task[task]]
 
+    @property
+    def shared_variables(self) -> List[tf.Variable]:
+        """The experts' trainable variables (both tasks' gates mix them)."""
+        return [v for e in self.per_task[0].experts for v in e.trainable_variables]
+
 
 class SparseArch(tf.keras.layers.Layer):
     """sNET: one MLP of ``MaskedDense`` layers shared by the tasks through their masks."""
@@ -118,6 +128,11 @@ class SparseArch(tf.keras.layers.Layer):
 
     def call(self, x: tf.Tensor, task: int = 0) -> tf.Tensor:
         return self.snet(x, task=task)
+
+    @property
+    def shared_variables(self) -> List[tf.Variable]:
+        """sNET's kernels and biases (each task sees them through its mask)."""
+        return list(self.snet.trainable_variables)
 
 
 class MultiTaskRanker(tf.keras.Model):
@@ -165,6 +180,14 @@ class MultiTaskRanker(tf.keras.Model):
         if isinstance(self.over_arch, SparseArch):
             return list(self.over_arch.snet.dense_layers)
         return []
+
+    @property
+    def shared_variables(self) -> List[tf.Variable]:
+        """Trainable variables both tasks' losses reach: the shared InputArch (embeddings;
+        none for SingleTask) and the over-arch's shared part (sNET, MMoE/PLE shared experts)."""
+        if len(self.input_archs) > 1:
+            return []
+        return list(self.input_archs[0].trainable_variables) + self.over_arch.shared_variables
 
     def get_config(self):
         return {"config": self.config.to_dict()}

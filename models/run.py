@@ -127,6 +127,7 @@ def _train(config, dataset, out_dir, seed, say, progress, started, warmup=None,
     trainer = Trainer(model, config, dataset.train, seed=seed)
     result["train_loss"] = trainer.fit(epochs, progress=progress, label="training")
     result["train_examples_per_s"] = trainer.examples_seen / max(trainer.seconds, 1e-9)
+    result["shared_gradients"] = trainer.shared_gradients  # steps, gradient norms per task
     result["train_loss_curve"] = {task: loss_curve(v) for task, v in trainer.step_losses.items()}
     say("evaluating")
     result["metrics"] = evaluate(model, dataset, config, os.path.join(
