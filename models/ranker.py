@@ -13,6 +13,8 @@ hard           LayerShare: shared embeddings/cross, task t's own MLP tower
 sparse_weight  S-Weight: one shared MLP (sNET) through task t's weight mask
 sparse_neuron  S-Neuron: one shared MLP (sNET) through task t's neuron mask
 mmoe           shared expert MLPs mixed by task t's softmax gate, then task t's tower
+ple            PLE (``models/ple.py``): levels of shared + per-task experts, per-task gates
+               (and a shared gate between levels), then task t's tower
 ============== ============================================================================
 
 With all-ones masks, ``sparse_*`` is exactly one MLP shared by both tasks (plus per-task heads),
@@ -30,6 +32,7 @@ import tensorflow as tf
 from lt4rec.models.config import LT4RecConfig
 from lt4rec.models.features import FeatureEmbedding
 from lt4rec.models.layers import FeatureCross, MaskedDense, MaskedMLP
+from lt4rec.models.ple import PLEArch, mix_experts
 from lt4rec.models.tasks import CVR, OUTPUT_NAMES, TASKS
 
 
@@ -89,8 +92,7 @@ class MMoETask(tf.keras.layers.Layer):
         self.experts, self.gate, self.tower = experts, gate, tower
 
     def call(self, x: tf.Tensor) -> tf.Tensor:
-        stacked = tf.stack([e(x) for e in self.experts], axis=1)          # [B, E, H]
-        return self.tower(tf.reduce_sum(stacked * self.gate(x)[:, :, None], axis=1))
+        return self.tower(mix_experts([e(x) for e in self.experts], self.gate(x)))
 
 
 class MMoEArch(tf.keras.layers.Layer):
@@ -159,6 +161,10 @@ class MultiTaskRanker(tf.keras.Model):
         elif m.sharing == "mmoe":
             self.over_arch = MMoEArch(m.hidden_units, m.num_experts, m.tower_units, m.activation,
                                       name="over_arch")
+        elif m.sharing == "ple":
+            self.over_arch = PLEArch(m.hidden_units, m.num_shared_experts, m.num_task_experts,
+                                     m.extraction_levels, m.tower_units, len(TASKS),
+                                     m.activation, name="over_arch")
         else:
             self.over_arch = TowerArch(m.hidden_units, m.activation, name="over_arch")
         self.heads = [MaskedDense(1, 1, None, "sigmoid", name=f"head_{t}") for t in OUTPUT_NAMES]

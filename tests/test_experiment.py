@@ -150,3 +150,47 @@ def test_table2_row_shows_a_worse_cvr_mse_with_a_plus_sign():
           "ctr_auc_abs": 0.001, "ctr_auc_rel": 0.0014}
     row = table2({"variants": {"mmoe": variant}, "vs_single_task": {"mmoe": vs}})[-1]
     assert "+0.00200 (+2.00%, worse)" in row and "+0.0010 (+0.14%, better)" in row
+
+
+# --- diagnostics (issue 12) ---------------------------------------------------------------------
+
+def test_layer_sharing_fractions_by_hand():
+    from lt4rec.experiment.diagnostics import layer_sharing
+    # 10 entries: both keep 3, CTR alone 1, CVR alone 2 -> union 6, Jaccard 0.5
+    row = {"shared": 3, "ctr_only": 1, "cvr_only": 2, "kept_ctr": 4, "kept_cvr": 5}
+    s = layer_sharing(row)
+    assert s["jaccard"] == 0.5
+    assert (s["ctr_shared_of_kept"], s["ctr_only_of_kept"]) == (0.75, 0.25)
+    assert (s["cvr_shared_of_kept"], s["cvr_only_of_kept"]) == (0.6, 0.4)
+
+
+def test_pick_within_noise_compares_the_advantage_with_the_seed_spread():
+    from lt4rec.experiment.diagnostics import pick_noise
+    # MSE (lower better). Round 1 scores 0.100 and 0.104 over two seeds: std 0.002828.
+    # Seed 0 picks round 1: advantage over round 0 = 0.101 - 0.100 = +0.001 < spread -> noise.
+    # Seed 1 picks round 0: reference = best other round (round 1, 0.104); lower is better, so
+    # advantage = -(0.110 - 0.104) = -0.006, below round 0's spread (0.00636): noise.
+    out = pick_noise([[0.101, 0.100], [0.110, 0.104]], [1, 0], False, [0, 1])
+    p0, p1 = out["picks"]
+    assert p0["reference_round"] == 0 and p0["advantage"] == pytest.approx(0.001)
+    assert p0["seed_spread"] == pytest.approx(np.std([0.100, 0.104], ddof=1))
+    assert p0["within_noise"] is True
+    assert p1["reference_round"] == 1 and p1["advantage"] == pytest.approx(-0.006)
+    assert p1["within_noise"] is True and out["within_noise"] == 2
+    # a clear win: seed spread tiny, advantage large
+    clear = pick_noise([[0.200, 0.100], [0.201, 0.1001]], [1, 1], False, [0, 1])
+    assert clear["within_noise"] == 0 and clear["picks"][0]["advantage"] == pytest.approx(0.1)
+    # one seed: no spread, undefined
+    assert pick_noise([[0.2, 0.1]], [1], False, [0])["picks"][0]["within_noise"] is None
+
+
+def test_gradient_balance_ratios_by_hand():
+    from lt4rec.experiment.diagnostics import gradient_balance
+    run = {"shared_gradients": {
+        "ctr": {"steps": 20, "grad_norm_sum": 10.0, "learning_rate_sum": 0.01},
+        "cvr": {"steps": 1, "grad_norm_sum": 2.0, "learning_rate_sum": 0.001}}}
+    b = gradient_balance([run])
+    assert b["steps_ratio"]["mean"] == 20.0 and b["grad_norm_ratio"]["mean"] == 5.0
+    assert b["learning_rate_ratio"]["mean"] == pytest.approx(10.0)
+    assert (b["ctr_mean_norm"]["mean"], b["cvr_mean_norm"]["mean"]) == (0.5, 2.0)
+    assert gradient_balance([{"shared_gradients": {"joint": {}}}]) is None

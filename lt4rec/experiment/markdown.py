@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional
 
+from lt4rec.experiment.markdown_diagnostics import render_diagnostics
 from lt4rec.experiment.stats import fmt_mean_std, verdict
 
 NAMES = {"single_task": "SingleTask", "hard_share": "LayerShare (hard_share)",
          "sparse_weight": "ConnectionShare (sparse_weight)",
          "sparse_neuron": "NeuronShare (sparse_neuron)", "mmoe": "MMoE", "esmm": "ESMM",
-         "shared_mlp": "shared sNET (shared_mlp)"}
+         "shared_mlp": "shared sNET (shared_mlp)", "ple": "PLE",
+         "sparse_weight_balance": "S-Weight-taskbalance (sparse_weight_balance)",
+         "sparse_weight_conflict": "S-Weight-gradientconflict (sparse_weight_conflict)",
+         "sparse_weight_multiview": "S-Weight-multiview (sparse_weight_multiview)",
+         "sparse_weight_big": "S-Weight-biggernet (sparse_weight_big)",
+         "sparse_weight_tuning": "S-Weight-tuning (sparse_weight_tuning)",
+         "sparse_weight_tuned": "S-Weight tuned (sparse_weight_tuned)"}
 
 
 def _p(value: Optional[float], note: str = "") -> str:
@@ -182,7 +189,9 @@ def render(report: Dict) -> str:
     out += ["", "Lift: mean over seeds of the per-request paired difference to SingleTask × "
                 "SingleTask (same seed), relative to it; ± combines the request-level SE and "
                 "the spread over seeds. Random order = k × mean view time of a request's "
-                "items; oracle = ranking by the true view time.", "", "## Figures", ""]
+                "items; oracle = ranking by the true view time.", ""]
+    out += render_diagnostics(report)
+    out += ["## Figures", ""]
     for f in report.get("figures", []):
         out += [f"![{f}]({f})", ""]
     return "\n".join(out) + "\n"

@@ -13,7 +13,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from lt4rec.experiment import figures, offline, runner, stats
+from lt4rec.experiment import diagnostics, figures, offline, runner, stats
 from lt4rec.schemas import names
 
 REPORT_JSON = "report.json"
@@ -129,6 +129,7 @@ def build_report(out_dir: str, variants: Sequence[str], seeds: Sequence[int], co
     data.setdefault("test_days", test_days)
     predictions = offline.load_predictions(
         {v: {s: runner.run_dir(out_dir, v, s) for s in seeds_} for v, seeds_ in runs.items()})
+    diag = diagnostics.diagnostics(runs)
     report = {
         "variants": {v: _variant_summary(runs[v]) for v in variants if v in runs},
         "vs_single_task": _versus(runs, "single_task"),
@@ -141,6 +142,9 @@ def build_report(out_dir: str, variants: Sequence[str], seeds: Sequence[int], co
         "cvr_mse_resolution_vs_single_task": _resolution(predictions, runs),
         "offline_table3": offline.offline_table3(data_dir, test_days, predictions, ks,
                                                  tuple(exponents)) if predictions else {},
+        "diagnostics": diag,
+        "departures_from_papers": {v: d["departures_from_papers"] for v, d in diag.items()
+                                   if d["departures_from_papers"]},
         "notes": notes or [],
         "written": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
@@ -155,7 +159,8 @@ def write_reports(out_dir: str, variants: Sequence[str], seeds: Sequence[int], c
                                 notes)
     summary = {v: r["test"] for v, r in report["variants"].items()}
     report["figures"] = [os.path.basename(p)
-                         for p in figures.write_figures(runs, summary, out_dir)]
+                         for p in figures.write_figures(runs, summary, out_dir)
+                         + figures.write_diagnostics_figures(report["diagnostics"], out_dir)]
     with open(os.path.join(out_dir, REPORT_JSON), "w", encoding="utf-8") as fh:
         json.dump(report, fh, indent=2, default=float)
     from lt4rec.experiment.markdown import render
