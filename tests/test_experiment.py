@@ -109,6 +109,23 @@ def test_experiment_writes_report_keys_and_plots_and_resumes(tiny_logs, tmp_path
         assert fig in report["figures"] and (out / fig).read_bytes()[:4] == b"\x89PNG"
     md = (out / "report.md").read_text()
     assert "| SingleTask | 2 |" in md and "ConnectionShare (sparse_weight)" in md
+    diag = report["diagnostics"]["sparse_weight"]
+    assert diag["departures_from_papers"] == [] and report["departures_from_papers"] == {}
+    for layer in diag["mask_sharing"]:
+        assert len(layer["jaccard"]["values"]) == 2 and 0.0 <= layer["jaccard"]["mean"] <= 1.0
+    for task in ("ctr", "cvr"):
+        assert len(diag["round_movement"][task]) == 2             # two rounds per task
+        assert all(r["snet"]["mean"] > 0 for r in diag["round_movement"][task])
+        assert len(diag["rounds"][task]["picks"]) == 2
+    for name in ("sparse_weight", "single_task"):
+        balance = report["diagnostics"][name].get("gradient_balance")
+        if name == "single_task":
+            assert balance is None                      # nothing shared
+        else:
+            assert balance["steps_ratio"]["mean"] > 1   # CTR trains on every row, CVR on clicks
+    assert "## Diagnostics" in md and "within noise" in md
+    for fig in ("sharing_sparse_weight.png", "gradient_balance.png"):
+        assert fig in report["figures"] and (out / fig).read_bytes()[:4] == b"\x89PNG"
 
     # Resume: a finished run is skipped; a run killed midway (no metrics.json) is redone.
     kept = os.path.join(run_dir(str(out), "single_task", 0), "metrics.json")
@@ -119,6 +136,15 @@ def test_experiment_writes_report_keys_and_plots_and_resumes(tiny_logs, tmp_path
     err = capsys.readouterr().err
     assert "3 already finished" in err and "[1/1] sparse_weight seed 1: done" in err
     assert os.stat(kept).st_mtime_ns == stamp
+
+    # The line-up on the same folder (one seed): PLE and the tuned preset included.
+    lineup = "single_task,hard_share,sparse_weight_tuned,mmoe,ple"
+    assert cli.main(args[:4] + [lineup, "--seeds", "1"] + args[7:]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert set(report["variants"]) == set(lineup.split(","))
+    assert report["departures_from_papers"]["sparse_weight_tuned"][0].startswith(
+        "pruning.importance='movement'")
+    assert "S-Weight tuned (sparse_weight_tuned)" in (out / "report.md").read_text()
 
 
 def test_unknown_variant_fails_before_loading_data(tmp_path):
@@ -194,3 +220,6 @@ def test_gradient_balance_ratios_by_hand():
     assert b["learning_rate_ratio"]["mean"] == pytest.approx(10.0)
     assert (b["ctr_mean_norm"]["mean"], b["cvr_mean_norm"]["mean"]) == (0.5, 2.0)
     assert gradient_balance([{"shared_gradients": {"joint": {}}}]) is None
+    nothing_shared = {t: {"steps": 3, "grad_norm_sum": 0.0, "learning_rate_sum": 0.1}
+                      for t in ("ctr", "cvr")}
+    assert gradient_balance([{"shared_gradients": nothing_shared}]) is None

@@ -122,9 +122,12 @@ def pick_diagnostics(runs: List[Dict], seeds: List[int]) -> Dict[str, Dict]:
 def gradient_balance(runs: List[Dict]) -> Optional[Dict]:
     """CTR:CVR ratios of steps, summed shared-gradient norms and summed learning rates.
 
-    None when the runs did not record them or trained in joint mode (one loss per step).
+    None when the runs did not record them, trained in joint mode (one loss per step), or
+    share nothing (SingleTask: no gradient reaches a shared variable).
     """
     if not all(set(TASKS) <= set(run.get("shared_gradients") or {}) for run in runs):
+        return None
+    if all(run["shared_gradients"][t]["grad_norm_sum"] == 0 for run in runs for t in TASKS):
         return None
     per_seed = []
     for run in runs:
