@@ -183,9 +183,12 @@ def test_table2_row_shows_a_worse_cvr_mse_with_a_plus_sign():
 def test_layer_sharing_fractions_by_hand():
     from lt4rec.experiment.diagnostics import layer_sharing
     # 10 entries: both keep 3, CTR alone 1, CVR alone 2 -> union 6, Jaccard 0.5
-    row = {"shared": 3, "ctr_only": 1, "cvr_only": 2, "kept_ctr": 4, "kept_cvr": 5}
+    row = {"shared": 3, "ctr_only": 1, "cvr_only": 2, "kept_ctr": 4, "kept_cvr": 5,
+           "entries": 10}
     s = layer_sharing(row)
     assert s["jaccard"] == 0.5
+    assert s["overlap_coefficient"] == 0.75                           # 3 / min(4, 5)
+    assert s["jaccard_if_independent"] == pytest.approx(0.2 / 0.7)    # .4*.5 / (.4+.5-.2)
     assert (s["ctr_shared_of_kept"], s["ctr_only_of_kept"]) == (0.75, 0.25)
     assert (s["cvr_shared_of_kept"], s["cvr_only_of_kept"]) == (0.6, 0.4)
 

@@ -2,9 +2,10 @@
 
 Computed from the runs' metrics.json (no TensorFlow), per variant, every figure also per seed:
 
-* ``mask_sharing``: per sNET layer, the Jaccard of the two tasks' kept sets and, per task, the
-  fraction of its kept weights that the other task also keeps (``shared_of_kept``) or not
-  (``only_of_kept``);
+* ``mask_sharing``: per sNET layer, the Jaccard of the two tasks' kept sets (and what two
+  independent random masks of the same densities would give), the overlap coefficient (shared
+  / smaller kept set: 1 = nested masks) and, per task, the fraction of its kept weights that
+  the other task also keeps (``shared_of_kept``) or not (``only_of_kept``);
 * ``round_movement``: per task and pruning round, ||w_round - theta|| / ||theta|| after the
   round's training (sNET kernels ``snet``; every trainable weight ``all``);
 * ``rounds``: per task and round, the validation score's mean and std over seeds, and per seed
@@ -36,7 +37,12 @@ def _ratio(a: float, b: float) -> Optional[float]:
 def layer_sharing(row: Dict) -> Dict[str, float]:
     """Sharing fractions of one layer's mask statistics (``pruning.mask_statistics`` row)."""
     union = row["shared"] + row["ctr_only"] + row["cvr_only"]
-    out = {"jaccard": _ratio(row["shared"], union)}
+    p, q = row["kept_ctr"] / row["entries"], row["kept_cvr"] / row["entries"]
+    out = {"jaccard": _ratio(row["shared"], union),
+           # Jaccard two independent random masks of these densities would have
+           "jaccard_if_independent": _ratio(p * q, p + q - p * q),
+           # 1 = the sparser mask lies inside the denser one (nested, one mask thinned)
+           "overlap_coefficient": _ratio(row["shared"], min(row["kept_ctr"], row["kept_cvr"]))}
     for task in TASKS:
         kept = row[f"kept_{task}"]
         out[f"{task}_shared_of_kept"] = _ratio(row["shared"], kept)

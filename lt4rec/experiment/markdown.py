@@ -51,6 +51,7 @@ def change(abs_diff: float, rel_diff: float, lower_is_better: bool, digits: int)
 
 def table2(report: Dict) -> List[str]:
     vs_st, vs_hs = report["vs_single_task"], report.get("vs_hard_share", {})
+    departing, dagger = report.get("departures_from_papers") or {}, " †"
     lines = [
         "| variant | seeds | test CVR MSE | CVR MSE change vs SingleTask (abs, %) | p vs "
         "SingleTask | p vs LayerShare | test CTR AUC | CTR AUC change vs SingleTask (abs, %) "
@@ -69,7 +70,7 @@ def table2(report: Dict) -> List[str]:
         picked_text = (f"{picked['ctr']['mean']:.2f}/{picked['cvr']['mean']:.2f}"
                        if picked else "–")
         lines.append(
-            f"| {NAMES.get(v, v)} | {len(r['seeds'])} | {fmt_mean_std(r['test']['cvr_mse'], 5)} "
+            f"| {NAMES.get(v, v)}{dagger if v in departing else ''} | {len(r['seeds'])} | {fmt_mean_std(r['test']['cvr_mse'], 5)} "
             f"| {mse_gain if v != 'single_task' else '0'} "
             f"| {_p(st.get('p_value'), st.get('p_value_note', '')) if st else '–'} "
             f"| {_p(hs.get('p_value'), hs.get('p_value_note', '')) if hs else '–'} "
@@ -153,6 +154,7 @@ def render(report: Dict) -> str:
     out += ["", "## Table 2: offline metrics on the test split (mean ± std over seeds)", ""]
     out += table2(report)
     out += ["",
+            "† departs from the papers' method (see Diagnostics). "
             "Changes read as in the papers' Table 2: CVR MSE change = MSE(variant) − "
             "MSE(SingleTask), so a CVR MSE that went up reads \"+x% (worse)\"; CTR AUC change "
             "= AUC(variant) − AUC(SingleTask), a drop reads \"−x (worse)\". p values: paired "

@@ -20,11 +20,14 @@ def departures(report: Dict) -> List[str]:
 
 
 def sharing_table(diags: Dict[str, Dict]) -> List[str]:
-    lines = ["| variant | sNET layer | Jaccard(CTR, CVR kept) | CTR: shared / only, of CTR "
-             "kept | CVR: shared / only, of CVR kept |", "|---" * 5 + "|"]
+    lines = ["| variant | sNET layer | Jaccard(CTR, CVR kept) | Jaccard if independent | "
+             "overlap coefficient | CTR: shared / only, of CTR kept | CVR: shared / only, of "
+             "CVR kept |", "|---" * 7 + "|"]
     for v, d in diags.items():
         for l in d.get("mask_sharing", []):
             lines.append(f"| {v} | {l['layer']} | {_f(l['jaccard'], 3)} | "
+                         f"{_f(l['jaccard_if_independent'], 3)} | "
+                         f"{_f(l['overlap_coefficient'], 3)} | "
                          f"{_f(l['ctr_shared_of_kept'], 3)} / {_f(l['ctr_only_of_kept'], 3)} | "
                          f"{_f(l['cvr_shared_of_kept'], 3)} / {_f(l['cvr_only_of_kept'], 3)} |")
     return lines
@@ -93,8 +96,11 @@ def render_diagnostics(report: Dict) -> List[str]:
     out += departures(report)
     out += ["", "### Mask sharing per sNET layer (mean ± std over seeds)", ""]
     out += sharing_table(diags)
-    out += ["", "Jaccard = kept by both / kept by either. Shared (only) of kept = the fraction "
-                "of a task's kept weights the other task also keeps (does not keep).", "",
+    out += ["", "Jaccard = kept by both / kept by either; *if independent*: what two random "
+                "masks of the same densities would give (p·q / (p + q − p·q)). Overlap "
+                "coefficient = kept by both / the smaller kept set (1: the sparser mask lies "
+                "inside the denser one). Shared (only) of kept = the fraction of a task's kept "
+                "weights the other task also keeps (does not keep).", "",
             "### Movement from θ per pruning round: ||w − θ|| / ||θ|| over sNET kernels", ""]
     out += movement_table(diags)
     out += ["", "### Pruning rounds next to the seed spread", ""]
