@@ -83,6 +83,16 @@ class PLETask(tf.keras.layers.Layer):
         super().__init__(**kwargs)
         self.levels, self.tower, self.task = list(levels), tower, task
 
+    @property
+    def path_variables(self) -> List[tf.Variable]:
+        """The variables this task's output computes with (every level but the last in full;
+        at the last level only its own and the shared experts and its gate), for FLOP counts."""
+        last = self.levels[-1]
+        used = last.shared_experts + last.task_experts[self.task] + [last.task_gates[self.task]]
+        out = [v for level in self.levels[:-1] for v in level.trainable_variables]
+        return out + [v for l in used for v in l.trainable_variables] + list(
+            self.tower.trainable_variables)
+
     def call(self, x: tf.Tensor) -> tf.Tensor:
         states = [x] * (self.levels[0].num_tasks + 1)
         for level in self.levels[:-1]:

@@ -47,3 +47,19 @@ def test_output_has_the_tower_width():
     assert arch(tf.ones((7, 3)), task=1).shape == (7, 5)
     with pytest.raises(ValueError, match="levels"):
         PLEArch((4,), 1, 1, levels=0, tower_units=(2,))
+
+
+def test_a_tasks_path_skips_the_other_tasks_last_level_experts():
+    arch = PLEArch((4,), num_shared_experts=1, num_task_experts=2, levels=2, tower_units=(3,))
+    arch(tf.ones((2, 6)), task=0), arch(tf.ones((2, 6)), task=1)
+    path = {id(v) for v in arch.per_task[0].path_variables}
+    other_last = [v for e in arch.levels[1].task_experts[1] for v in e.trainable_variables]
+    other_first = [v for e in arch.levels[0].task_experts[1] for v in e.trainable_variables]
+    assert not any(id(v) in path for v in other_last)
+    assert all(id(v) in path for v in other_first)   # feeds the shared gate of level 0
+    # every variable the task's output has a gradient for is on its path
+    with tf.GradientTape() as tape:
+        out = tf.reduce_sum(arch(tf.ones((2, 6)), task=0))
+    variables = arch.trainable_variables
+    used = {id(v) for v, g in zip(variables, tape.gradient(out, variables)) if g is not None}
+    assert used <= path

@@ -59,9 +59,11 @@ def rounds_table(diags: Dict[str, Dict]) -> List[str]:
                 lines.append(f"| {v} | {task.upper()} {info['metric']} | {r['round']} | "
                              f"{sparsity:.3f} | {_f(r['validation'], 5)} | "
                              f"{', '.join(chosen) or '–'} |")
-            picks_lines.append(f"- {v} {task.upper()}: pick within noise for "
-                               f"{info['within_noise']}/{info['seeds']} seed(s); " + "; ".join(
-                                   _pick_text(p) for p in info["picks"]))
+            defined = sum(1 for p in info["picks"] if p["within_noise"] is not None)
+            count = (f"{info['within_noise']}/{defined} seed(s)" if defined
+                     else "undefined (needs two seeds)")
+            picks_lines.append(f"- {v} {task.upper()}: pick within noise for {count}; "
+                               + "; ".join(_pick_text(p) for p in info["picks"]))
     return lines + [""] + picks_lines
 
 
