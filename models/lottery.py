@@ -65,11 +65,34 @@ class MaskSearch:
     def masks(self, task: int) -> List[np.ndarray]:
         return self.rounds[task][self.picked[task]].masks
 
+    def round_overlap(self) -> List[dict]:
+        """Per round, the Jaccard of the two tasks' masks *at the same sparsity* (that round's
+        masks), per layer and over all layers: what the criterion alone makes the tasks share,
+        apart from which rounds the picks take (a denser pick often contains a sparser one)."""
+        out = []
+        tasks = sorted(self.rounds)
+        for r in range(min(len(self.rounds[t]) for t in tasks)):
+            a, b = (self.rounds[t][r].masks for t in tasks[:2])
+            per_layer = [_jaccard(x, y) for x, y in zip(a, b)]
+            both = sum(float(np.sum((x > 0) & (y > 0))) for x, y in zip(a, b))
+            either = sum(float(np.sum((x > 0) | (y > 0))) for x, y in zip(a, b))
+            out.append({"round": r, "sparsity": self.rounds[tasks[0]][r].sparsity,
+                        "jaccard": both / either if either else 1.0,
+                        "jaccard_per_layer": per_layer})
+        return out
+
     def to_dict(self) -> dict:
         return {"seconds": self.seconds, "warmup_seconds": self.warmup_seconds,
                 "tasks": {TASK_NAMES[t]: {"picked_round": self.picked[t],
                                           "rounds": [r.to_dict() for r in self.rounds[t]]}
-                          for t in self.rounds}}
+                          for t in self.rounds},
+                "round_overlap": self.round_overlap() if len(self.rounds) > 1 else []}
+
+
+def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """|kept by both| / |kept by either| of two 0/1 masks (1 when neither keeps anything)."""
+    either = float(np.sum((a > 0) | (b > 0)))
+    return float(np.sum((a > 0) & (b > 0))) / either if either else 1.0
 
 
 def select_round(scores: Sequence[float], sparsities: Sequence[float], higher_is_better: bool,

@@ -226,3 +226,15 @@ def test_gradient_balance_ratios_by_hand():
     nothing_shared = {t: {"steps": 3, "grad_norm_sum": 0.0, "learning_rate_sum": 0.1}
                       for t in ("ctr", "cvr")}
     assert gradient_balance([{"shared_gradients": nothing_shared}]) is None
+
+
+def test_round_overlap_summarizes_seeds_next_to_independent_masks():
+    from lt4rec.experiment.diagnostics import round_overlap
+    runs = [{"mask_search": {"round_overlap": [{"round": 0, "sparsity": 0.0, "jaccard": 1.0},
+                                               {"round": 1, "sparsity": 0.5, "jaccard": j}]}}
+            for j in (0.8, 0.6)]
+    r0, r1 = round_overlap(runs)
+    assert r0["jaccard_if_independent"] == 1.0
+    assert r1["jaccard"]["mean"] == pytest.approx(0.7)
+    assert r1["jaccard_if_independent"] == pytest.approx(0.5 / 1.5)   # keep 0.5 each
+    assert round_overlap([{"mask_search": {}}]) == []                 # older runs

@@ -42,6 +42,19 @@ def test_relative_movement_by_hand():
         np.sqrt(2) / 5)
 
 
+def test_round_overlap_compares_the_tasks_masks_round_by_round():
+    def rnd(r, masks):
+        return lottery.Round(r, 0.0, pruning.sparsity(masks), "m", 0.0, masks)
+    ones = [np.ones((2, 2), np.float32)]
+    ctr = [np.array([[1, 1], [0, 0]], np.float32)]
+    cvr = [np.array([[1, 0], [1, 0]], np.float32)]          # both keep 1 of the 3 kept: 1/3
+    search = lottery.MaskSearch([], {CTR: [rnd(0, ones), rnd(1, ctr)],
+                                     CVR: [rnd(0, ones), rnd(1, cvr)]}, {CTR: 1, CVR: 1}, 0.0)
+    overlap = search.to_dict()["round_overlap"]
+    assert [o["jaccard"] for o in overlap] == [1.0, pytest.approx(1 / 3)]
+    assert overlap[1]["jaccard_per_layer"] == [pytest.approx(1 / 3)] and overlap[1]["sparsity"] == 0.5
+
+
 def _sparse_model(tiny_dataset, variant="sparse_weight", **sections):
     config = tiny_config(variant, **sections)
     return config, build_model(config, tiny_dataset.train.features)

@@ -6,6 +6,8 @@ Computed from the runs' metrics.json (no TensorFlow), per variant, every figure 
   independent random masks of the same densities would give), the overlap coefficient (shared
   / smaller kept set: 1 = nested masks) and, per task, the fraction of its kept weights that
   the other task also keeps (``shared_of_kept``) or not (``only_of_kept``);
+* ``round_overlap``: per pruning round, the Jaccard of the two tasks' masks at that round's
+  equal sparsity (the criterion's effect, apart from the picks);
 * ``round_movement``: per task and pruning round, ||w_round - theta|| / ||theta|| after the
   round's training (sNET kernels ``snet``; every trainable weight ``all``);
 * ``rounds``: per task and round, the validation score's mean and std over seeds, and per seed
@@ -72,6 +74,22 @@ def round_movement(runs: List[Dict]) -> Dict[str, List[Dict]]:
         out[task] = [{"round": i, **{k: summarize([rs[i]["movement"][k] for rs in rounds])
                                      for k in ("snet", "all")}}
                      for i in range(len(rounds[0]))]
+    return out
+
+
+def round_overlap(runs: List[Dict]) -> List[Dict]:
+    """Per round: the Jaccard of the two tasks' masks at that round's (equal) sparsity, over
+    seeds, next to what independent masks of that sparsity would give (runs that recorded
+    it; ``MaskSearch.round_overlap``)."""
+    records = [run["mask_search"].get("round_overlap") for run in runs]
+    if not all(records):
+        return []
+    out = []
+    for r in range(min(len(x) for x in records)):
+        keep = 1.0 - float(np.mean([x[r]["sparsity"] for x in records]))
+        out.append({"round": r, "sparsity": 1.0 - keep,
+                    "jaccard": summarize([x[r]["jaccard"] for x in records]),
+                    "jaccard_if_independent": keep / (2.0 - keep) if keep > 0 else None})
     return out
 
 
@@ -161,6 +179,7 @@ def variant_diagnostics(seeds: Dict[int, Dict]) -> Dict:
         out["pruning_config"] = runs[0]["config"]["pruning"]
         out["mask_sharing"] = mask_sharing(runs)
         out["round_movement"] = round_movement(runs)
+        out["round_overlap"] = round_overlap(runs)
         out["rounds"] = pick_diagnostics(runs, order)
     return out
 

@@ -33,6 +33,21 @@ def sharing_table(diags: Dict[str, Dict]) -> List[str]:
     return lines
 
 
+def round_overlap_table(diags: Dict[str, Dict]) -> List[str]:
+    rows = [(v, d["round_overlap"]) for v, d in diags.items() if d.get("round_overlap")]
+    if not rows:
+        return ["(no run recorded round overlap)"]
+    lines = ["| variant | round | sparsity | Jaccard(CTR, CVR) | Jaccard if independent |",
+             "|---" * 5 + "|"]
+    for v, rounds in rows:
+        for r in rounds:
+            indep = "–" if r["jaccard_if_independent"] is None else \
+                f"{r['jaccard_if_independent']:.3f}"
+            lines.append(f"| {v} | {r['round']} | {r['sparsity']:.3f} | {_f(r['jaccard'], 3)} | "
+                         f"{indep} |")
+    return lines
+
+
 def movement_table(diags: Dict[str, Dict]) -> List[str]:
     rows = [(v, task, rounds) for v, d in diags.items()
             for task, rounds in d.get("round_movement", {}).items()]
@@ -103,6 +118,11 @@ def render_diagnostics(report: Dict) -> List[str]:
                 "coefficient = kept by both / the smaller kept set (1: the sparser mask lies "
                 "inside the denser one). Shared (only) of kept = the fraction of a task's kept "
                 "weights the other task also keeps (does not keep).", "",
+            "### The two tasks' masks round by round (equal sparsity)", ""]
+    out += round_overlap_table(diags)
+    out += ["", "Round r's masks of both tasks have the same sparsity, so this shows what the "
+                "pruning criterion alone makes the tasks share; the table above also depends "
+                "on which rounds the picks take.", "",
             "### Movement from θ per pruning round: ||w − θ|| / ||θ|| over sNET kernels", ""]
     out += movement_table(diags)
     out += ["", "### Pruning rounds next to the seed spread", ""]
