@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
-SHARINGS = ("none", "hard", "sparse_weight", "sparse_neuron", "mmoe")
+SHARINGS = ("none", "hard", "sparse_weight", "sparse_neuron", "mmoe", "ple")
 CVR_LOSSES = ("mse", "bce")
 SCHEDULES = ("geometric", "polynomial", "constant")
 PRUNE_SCOPES = ("layer", "global")
+# Which round Algorithm 1 keeps; "sparsest_within_tolerance" is the papers' reading (default).
+PICK_RULES = ("sparsest_within_tolerance", "best", "fixed")
+# What pruning ranks; "magnitude" (trained |w|) is the papers' criterion, the rest depart.
+IMPORTANCES = ("magnitude", "movement", "magnitude_times_movement")
 TRAIN_MODES = ("alternate", "joint")
 DISTRIBUTIONS = ("default", "mirrored", "tpu", "multi_worker")
 
@@ -69,11 +73,17 @@ class ModelConfig:
         embeddings and cross, separate MLP towers), ``sparse_weight`` (S-Weight: one shared MLP,
         a weight mask per task), ``sparse_neuron`` (S-Neuron: one shared MLP, a neuron mask per
         task), ``mmoe`` (shared embeddings, ``num_experts`` expert MLPs, a softmax gate and a
-        tower per task).
+        tower per task), ``ple`` (Progressive Layered Extraction, Tang et al. RecSys 2020:
+        ``extraction_levels`` levels, each with ``num_shared_experts`` shared and
+        ``num_task_experts`` per-task expert MLPs; task t's gate mixes its own and the shared
+        experts, a shared gate mixes all experts for the next level; then a tower per task).
       esmm: train CVR through pCTCVR = pCTR * pCVR on every impression (ESMM) instead of on
         clicked impressions only.
-      hidden_units: the MLP (sNET) layer sizes; for mmoe, each expert's sizes.
-      tower_units: per-task tower after the experts (mmoe only).
+      hidden_units: the MLP (sNET) layer sizes; for mmoe and ple, each expert's sizes.
+      tower_units: per-task tower after the experts (mmoe and ple).
+      num_experts: mmoe's number of shared experts.
+      num_shared_experts, num_task_experts, extraction_levels: ple's experts per level (shared,
+        and per task) and its number of extraction levels.
       multiview_dim: extra embedding dims per field that only the CVR task sees (0 = off).
     """
     sharing: str = "sparse_weight"
@@ -81,6 +91,9 @@ class ModelConfig:
     hidden_units: Tuple[int, ...] = (256, 128, 64)
     activation: str = "relu"
     num_experts: int = 4
+    num_shared_experts: int = 2
+    num_task_experts: int = 2
+    extraction_levels: int = 2
     tower_units: Tuple[int, ...] = (32,)
     multiview_dim: int = 0
     cross: bool = True
@@ -90,6 +103,9 @@ class ModelConfig:
         _check(len(self.hidden_units) >= 1 and all(u >= 1 for u in self.hidden_units),
                f"`hidden_units` must be positive sizes. Received: hidden_units={self.hidden_units}")
         _check(self.num_experts >= 1, f"`num_experts` must be >= 1. Received: {self.num_experts}")
+        for name in ("num_shared_experts", "num_task_experts", "extraction_levels"):
+            _check(getattr(self, name) >= 1,
+                   f"`{name}` must be >= 1. Received: {name}={getattr(self, name)}")
         _check(self.multiview_dim >= 0, f"`multiview_dim` must be >= 0. Received: "
                                         f"{self.multiview_dim}")
 
@@ -123,19 +139,39 @@ class LossConfig:
 class PruningConfig:
     """Algorithm 1's mask search (sparse variants only).
 
+    Every knob defaults to the papers' choice (or, where the papers are silent, to what this
+    project has always done); ``departures_from_papers`` lists the settings that depart from
+    the papers' method, and experiment reports carry that list.
+
     Attributes:
       warmup_epochs: epochs of mixed CTR/CVR training that produce theta (may be fractional).
       rounds: n pruning rounds per task; round 0 trains the unpruned net.
+      round_epochs: epochs of the task's own samples trained from theta in each round (may be
+        fractional; papers: 1).
+      round_learning_rate: the learning rate of each round's fresh Adam (None: the trainer's
+        ``learning_rate``, as the papers; loss weights still scale it in alternate mode).
       schedule: per-round sparsity, a tfmot ``PruningSchedule`` evaluated at step = round:
         ``geometric`` (prune the ``q``-quantile of the remaining weights each round:
         s_r = 1 - (1 - q)^r), ``polynomial`` (tfmot ``PolynomialDecay`` from 0 to
         ``final_sparsity`` over the rounds), ``constant`` (tfmot ``ConstantSparsity`` at
         ``final_sparsity`` from round 1).
       scope: rank |weights| within each layer (``layer``) or across all layers (``global``).
-      tolerance: relative tolerance; the pick is the sparsest round whose validation metric is
-        within ``tolerance`` of the best round's (e.g. 0.005 = 0.5%).
+      tolerance: relative tolerance of the ``sparsest_within_tolerance`` pick (e.g. 0.005 =
+        0.5%).
       min_sparsity: the pick must be at least this sparse when any round is (the first paper
         keeps a pruned CTR mask although its unpruned round scored best).
+      pick: which round each task keeps: ``sparsest_within_tolerance`` (default: the sparsest
+        round whose validation metric is within ``tolerance`` of the best, the papers'
+        reading of their curves), ``best`` (the best validation metric; ``min_sparsity``
+        still applies) or ``fixed`` (round ``pick_round`` for both tasks, no selection).
+      pick_round: the round kept by ``pick = "fixed"`` (0 = unpruned; < ``rounds``).
+      importance: what pruning ranks among a task's kept weights (neuron masks: the RMS over
+        a unit's incoming weights): ``magnitude`` = |w_trained| after the round (the papers),
+        ``movement`` = |w_trained - theta|, how far the task's own round moved the weight
+        (**a departure from the papers**: theta is the same for both tasks, so trained
+        magnitudes mostly rank theta and both tasks keep nearly the same weights; movement
+        ranks what each task itself learned), ``magnitude_times_movement`` = the product
+        (**a departure** too).
     """
     warmup_epochs: float = 1.0
     rounds: int = 5
@@ -145,9 +181,24 @@ class PruningConfig:
     scope: str = "layer"
     tolerance: float = 0.005
     min_sparsity: float = 0.0
+    round_epochs: float = 1.0
+    round_learning_rate: Optional[float] = None
+    pick: str = "sparsest_within_tolerance"
+    pick_round: int = 0
+    importance: str = "magnitude"
 
     def __post_init__(self):
         _check(self.rounds >= 1, f"`rounds` must be >= 1. Received: rounds={self.rounds}")
+        _check(self.round_epochs > 0, f"`round_epochs` must be > 0. Received: "
+                                      f"round_epochs={self.round_epochs}")
+        _check(self.round_learning_rate is None or self.round_learning_rate > 0,
+               f"`round_learning_rate` must be > 0 or null. Received: "
+               f"round_learning_rate={self.round_learning_rate}")
+        _check_choice("pick", self.pick, PICK_RULES)
+        _check(0 <= self.pick_round < self.rounds, f"`pick_round` must be in [0, rounds="
+                                                   f"{self.rounds}). Received: "
+                                                   f"pick_round={self.pick_round}")
+        _check_choice("importance", self.importance, IMPORTANCES)
         _check_choice("schedule", self.schedule, SCHEDULES)
         _check_choice("scope", self.scope, PRUNE_SCOPES)
         _check(0.0 < self.q < 1.0, f"`q` must be in (0, 1). Received: q={self.q}")
@@ -156,6 +207,17 @@ class PruningConfig:
         _check(self.tolerance >= 0, f"`tolerance` must be >= 0. Received: {self.tolerance}")
         _check(0.0 <= self.min_sparsity < 1.0, f"`min_sparsity` must be in [0, 1). "
                                                f"Received: {self.min_sparsity}")
+
+    @property
+    def departures_from_papers(self) -> List[str]:
+        """Settings of this search that depart from the papers' method, in words."""
+        out = []
+        if self.importance != "magnitude":
+            out.append(f"pruning.importance={self.importance!r}: prunes by "
+                       + ("|w_trained - theta| (movement)" if self.importance == "movement"
+                          else "|w_trained| * |w_trained - theta|")
+                       + " instead of the papers' trained magnitude |w_trained|")
+        return out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -208,6 +270,11 @@ class LT4RecConfig:
     def to_dict(self) -> Dict[str, Any]:
         return dataclasses.asdict(self)
 
+    @property
+    def departures_from_papers(self) -> List[str]:
+        """This run's departures from the papers' method (empty for non-sparse variants)."""
+        return self.pruning.departures_from_papers if self.model.is_sparse else []
+
 
 # The papers' names -> what differs from the defaults. Tuning variants stack knobs.
 VARIANTS: Dict[str, Dict[str, Dict[str, Any]]] = {
@@ -226,6 +293,19 @@ VARIANTS: Dict[str, Dict[str, Dict[str, Any]]] = {
     "sparse_weight_multiview": {"model": {"sharing": "sparse_weight", "multiview_dim": 8}},
     "sparse_weight_big": {"model": {"sharing": "sparse_weight",
                                     "hidden_units": (512, 256, 128)}},
+    # The papers' S-Weight-tuning: task balance and gradient conflict stacked.
+    "sparse_weight_tuning": {"model": {"sharing": "sparse_weight"},
+                             "loss": {"ctr_weight": 0.5, "cvr_weight": 1.0,
+                                      "conflict_weight": 2.0}},
+    # Progressive Layered Extraction (Tang et al., RecSys 2020), the MMoE successor.
+    "ple": {"model": {"sharing": "ple", "hidden_units": (128, 64)}},
+    # PROVISIONAL (issue 12): S-Weight with the knobs meant to give the tasks different masks
+    # (prune by each task's own movement from theta, two epochs per round so each task moves
+    # further from theta, the task balance of sparse_weight_balance). It departs from the
+    # papers (pruning.importance). The integrator's study decides its final values.
+    "sparse_weight_tuned": {"model": {"sharing": "sparse_weight"},
+                            "loss": {"ctr_weight": 0.5, "cvr_weight": 1.0},
+                            "pruning": {"importance": "movement", "round_epochs": 2.0}},
 }
 
 

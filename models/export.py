@@ -188,7 +188,9 @@ def scorer_report(model: MultiTaskRanker, scorer: TaskScorer) -> Dict[str, int]:
     emb_params = int(sum(np.prod(v.shape) for v in emb.trainable_variables))
     num_fields, dim = emb.num_fields, emb.config.embedding_dim
     cross_flops = 2 * dim * num_fields * (num_fields - 1) // 2 if scorer.input_arch.cross else 0
-    stack_vars = [v for layer in scorer.stack for v in layer.trainable_variables]
+    # A layer may hold weights its task's path never uses (PLE's last level): count the path.
+    stack_vars = [v for layer in scorer.stack
+                  for v in getattr(layer, "path_variables", layer.trainable_variables)]
     nonzero = int(sum(np.count_nonzero(v.numpy()) for v in stack_vars))
     executed = int(sum(np.prod(v.shape) for v in stack_vars))
     kernels = [v for v in stack_vars if len(v.shape) == 2]

@@ -8,13 +8,14 @@ round (s_r = 1 - (1 - q)^r), the papers' iterative pruning.
 
 from __future__ import annotations
 
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import tensorflow as tf
 from tensorflow_model_optimization.python.core.sparsity.keras import pruning_schedule
 
 from lt4rec.models.config import PruningConfig
+from lt4rec.models.importance import unit_scores
 from lt4rec.models.layers import MaskedDense
 from lt4rec.models.tasks import TASK_NAMES
 
@@ -65,27 +66,24 @@ def round_sparsities(config: PruningConfig) -> List[float]:
     return out
 
 
-def _scores(layer: MaskedDense) -> np.ndarray:
-    """Importance of each maskable unit: |w| per weight, or a unit's incoming-weight RMS."""
-    kernel = layer.kernel.numpy()
-    if layer.mask_type == "neuron":
-        return np.sqrt(np.mean(kernel ** 2, axis=0))
-    return np.abs(kernel)
-
-
 def prune(layers: Sequence[MaskedDense], masks: Sequence[np.ndarray], target: float,
-          scope: str = "layer") -> List[np.ndarray]:
-    """Masks pruned to ``target`` sparsity by magnitude, never reviving a pruned entry.
+          scope: str = "layer", importance: str = "magnitude",
+          theta_kernels: Optional[Sequence[np.ndarray]] = None) -> List[np.ndarray]:
+    """Masks pruned to ``target`` sparsity by importance, never reviving a pruned entry.
 
     Args:
       layers: sNET's mask layers, holding the trained weights to rank.
       masks: the current 0/1 masks, one per layer (shapes of ``MaskedDense.task_mask``).
       target: fraction of entries to be zero afterwards (per layer, or over all layers when
         ``scope`` is "global").
+      importance: ``PruningConfig.importance`` (``models/importance.py``).
+      theta_kernels: each layer's kernel at theta (needed unless importance is magnitude).
     Returns:
-      New masks; entries already zero stay zero, the smallest kept entries are zeroed.
+      New masks; entries already zero stay zero, the least important kept entries are zeroed.
     """
-    scores = [np.where(m > 0, _scores(l), -np.inf) for l, m in zip(layers, masks)]
+    thetas = list(theta_kernels) if theta_kernels is not None else [None] * len(layers)
+    scores = [np.where(m > 0, unit_scores(l.kernel.numpy(), t, importance, l.mask_type), -np.inf)
+              for l, m, t in zip(layers, masks, thetas)]
     groups = [[i] for i in range(len(layers))] if scope == "layer" else [list(range(len(layers)))]
     new = [m.copy() for m in masks]
     for group in groups:

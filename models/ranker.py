@@ -13,6 +13,8 @@ hard           LayerShare: shared embeddings/cross, task t's own MLP tower
 sparse_weight  S-Weight: one shared MLP (sNET) through task t's weight mask
 sparse_neuron  S-Neuron: one shared MLP (sNET) through task t's neuron mask
 mmoe           shared expert MLPs mixed by task t's softmax gate, then task t's tower
+ple            PLE (``models/ple.py``): levels of shared + per-task experts, per-task gates
+               (and a shared gate between levels), then task t's tower
 ============== ============================================================================
 
 With all-ones masks, ``sparse_*`` is exactly one MLP shared by both tasks (plus per-task heads),
@@ -30,6 +32,7 @@ import tensorflow as tf
 from lt4rec.models.config import LT4RecConfig
 from lt4rec.models.features import FeatureEmbedding
 from lt4rec.models.layers import FeatureCross, MaskedDense, MaskedMLP
+from lt4rec.models.ple import PLEArch, mix_experts
 from lt4rec.models.tasks import CVR, OUTPUT_NAMES, TASKS
 from lt4rec.models.config import config_from_dict
 
@@ -76,6 +79,11 @@ class TowerArch(tf.keras.layers.Layer):
     def task_layers(self, task: int) -> List[tf.keras.layers.Layer]:
         return [self.towers[task]]
 
+    @property
+    def shared_variables(self) -> List[tf.Variable]:
+        """Trainable variables both tasks use (none: each task has its own tower)."""
+        return []
+
 
 class MMoETask(tf.keras.layers.Layer):
     """One task's view of MMoE: softmax(gate(x)) mixture of shared experts, then its tower."""
@@ -85,8 +93,7 @@ class MMoETask(tf.keras.layers.Layer):
         self.experts, self.gate, self.tower = experts, gate, tower
 
     def call(self, x: tf.Tensor) -> tf.Tensor:
-        stacked = tf.stack([e(x) for e in self.experts], axis=1)          # [B, E, H]
-        return self.tower(tf.reduce_sum(stacked * self.gate(x)[:, :, None], axis=1))
+        return self.tower(mix_experts([e(x) for e in self.experts], self.gate(x)))
 
 
 class MMoEArch(tf.keras.layers.Layer):
@@ -109,6 +116,11 @@ class MMoEArch(tf.keras.layers.Layer):
     def task_layers(self, task: int) -> List[tf.keras.layers.Layer]:
         return [self.per_task[task]]
 
+    @property
+    def shared_variables(self) -> List[tf.Variable]:
+        """The experts' trainable variables (both tasks' gates mix them)."""
+        return [v for e in self.per_task[0].experts for v in e.trainable_variables]
+
 
 class SparseArch(tf.keras.layers.Layer):
     """sNET: one MLP of ``MaskedDense`` layers shared by the tasks through their masks."""
@@ -119,6 +131,11 @@ class SparseArch(tf.keras.layers.Layer):
 
     def call(self, x: tf.Tensor, task: int = 0) -> tf.Tensor:
         return self.snet(x, task=task)
+
+    @property
+    def shared_variables(self) -> List[tf.Variable]:
+        """sNET's kernels and biases (each task sees them through its mask)."""
+        return list(self.snet.trainable_variables)
 
 
 class MultiTaskRanker(tf.keras.Model):
@@ -145,6 +162,10 @@ class MultiTaskRanker(tf.keras.Model):
         elif m.sharing == "mmoe":
             self.over_arch = MMoEArch(m.hidden_units, m.num_experts, m.tower_units, m.activation,
                                       name="over_arch")
+        elif m.sharing == "ple":
+            self.over_arch = PLEArch(m.hidden_units, m.num_shared_experts, m.num_task_experts,
+                                     m.extraction_levels, m.tower_units, len(TASKS),
+                                     m.activation, name="over_arch")
         else:
             self.over_arch = TowerArch(m.hidden_units, m.activation, name="over_arch")
         self.heads = [MaskedDense(1, 1, None, "sigmoid", name=f"head_{t}") for t in OUTPUT_NAMES]
@@ -166,6 +187,14 @@ class MultiTaskRanker(tf.keras.Model):
         if isinstance(self.over_arch, SparseArch):
             return list(self.over_arch.snet.dense_layers)
         return []
+
+    @property
+    def shared_variables(self) -> List[tf.Variable]:
+        """Trainable variables both tasks' losses reach: the shared InputArch (embeddings;
+        none for SingleTask) and the over-arch's shared part (sNET, MMoE/PLE shared experts)."""
+        if len(self.input_archs) > 1:
+            return []
+        return list(self.input_archs[0].trainable_variables) + self.over_arch.shared_variables
 
     def get_config(self):
         return {"config": self.config.to_dict()}

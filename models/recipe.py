@@ -52,14 +52,16 @@ def train_final(model: MultiTaskRanker, config: LT4RecConfig, train: Split, seed
 
     Returns:
       The run record's training fields: ``train_loss`` (mean loss per task), ``train_loss_curve``
-      (task -> windowed step means), ``train_examples_per_s``.
+      (task -> windowed step means), ``train_examples_per_s``, ``shared_gradients`` (per task:
+      steps, summed gradient norms over the shared variables, summed learning rates).
     """
     trainer = Trainer(model, config, train, seed=seed)
     losses = trainer.fit(final_epochs(config, bool(model.masked_layers), warm_started),
                          progress=progress, label=label)
     return {"train_loss": losses,
             "train_examples_per_s": trainer.examples_seen / max(trainer.seconds, 1e-9),
-            "train_loss_curve": {task: loss_curve(v) for task, v in trainer.step_losses.items()}}
+            "train_loss_curve": {task: loss_curve(v) for task, v in trainer.step_losses.items()},
+            "shared_gradients": trainer.shared_gradients}
 
 
 def split_metrics(model: MultiTaskRanker, split: Split,

@@ -16,6 +16,11 @@ Two modes (``TrainerConfig.mode``):
   alone.
 
 Batches are index vectors gathered from the split's in-memory tensors inside the compiled step.
+
+Gradient balance (issue 12): every step also returns the global norm of its loss gradient over
+the model's *shared* variables (``MultiTaskRanker.shared_variables``: shared embeddings and
+sNET / shared experts), computed on the gradients the step already has; ``fit`` sums, per task,
+the steps, those norms and the learning rates the steps ran with (``shared_gradients``).
 """
 
 from __future__ import annotations
@@ -57,6 +62,11 @@ class Trainer:
         self._ratio = tf.constant(split.ratio)
         self._steps = {}
         self.examples_seen = 0
+        shared = {id(v) for v in model.shared_variables}
+        self._shared_positions = [i for i, v in enumerate(model.trainable_variables)
+                                  if id(v) in shared]
+        self.shared_gradients: Dict[str, Dict[str, float]] = {}
+        self._learning_rates = [float(o.learning_rate) for o in self.optimizers]
 
     # --- losses ----------------------------------------------------------------------
     def _gather(self, idx):
@@ -79,7 +89,8 @@ class Trainer:
             total = total + term
         return total
 
-    def _apply(self, idx, task: Optional[int], scale: float = 1.0) -> tf.Tensor:
+    def _apply(self, idx, task: Optional[int], scale: float = 1.0):
+        """One optimizer step; returns (loss, global norm of the shared variables' gradient)."""
         optimizer = self.optimizers[task if task is not None else 0]
         with tf.GradientTape() as tape:
             loss = self._loss(idx, task)
@@ -87,7 +98,9 @@ class Trainer:
         variables = self.model.trainable_variables
         grads = tape.gradient(scaled, variables)
         optimizer.apply_gradients([(g, v) for g, v in zip(grads, variables) if g is not None])
-        return loss
+        shared = [grads[i] for i in self._shared_positions if grads[i] is not None]
+        norm = tf.linalg.global_norm(shared) / scale if shared else tf.constant(0.0)
+        return loss, norm
 
     def _make_step(self, task: Optional[int]):
         strategy = tf.distribute.get_strategy()
@@ -104,8 +117,10 @@ class Trainer:
             # Replica r takes rows r, r + R, r + 2R, ... of the batch.
             shards = strategy.experimental_distribute_values_from_function(
                 lambda ctx: idx[ctx.replica_id_in_sync_group::ctx.num_replicas_in_sync])
+            # The norm is the mean of the replicas' norms (of their unscaled shard gradients).
             losses = strategy.run(lambda i: self._apply(i, task, 1.0 / replicas), args=(shards,))
-            return strategy.reduce(tf.distribute.ReduceOp.MEAN, losses, axis=None)
+            return tuple(strategy.reduce(tf.distribute.ReduceOp.MEAN, x, axis=None)
+                         for x in losses)
         return distributed_step
 
     def reset(self, seed: int) -> None:
@@ -118,10 +133,23 @@ class Trainer:
                 v.assign(tf.zeros_like(v))
         self.rng = np.random.default_rng(seed)
 
-    def step_fn(self, task: Optional[int]):
+    def _step_and_norm(self, task: Optional[int]):
         if task not in self._steps:
             self._steps[task] = self._make_step(task)
         return self._steps[task]
+
+    def step_fn(self, task: Optional[int]):
+        """The compiled step of ``task`` (None: joint); called on row indices, returns the loss."""
+        step = self._step_and_norm(task)
+        return lambda idx: step(idx)[0]
+
+    def _account(self, task: Optional[int], norm: float) -> None:
+        name = "joint" if task is None else TASK_NAMES[task]
+        entry = self.shared_gradients.setdefault(
+            name, {"steps": 0, "grad_norm_sum": 0.0, "learning_rate_sum": 0.0})
+        entry["steps"] += 1
+        entry["grad_norm_sum"] += norm
+        entry["learning_rate_sum"] += self._learning_rates[task if task is not None else 0]
 
     # --- epochs ----------------------------------------------------------------------
     def _task_rows(self, task: int) -> np.ndarray:
@@ -145,7 +173,9 @@ class Trainer:
             label: str = "train") -> Dict[str, float]:
         """Trains ``epochs`` epochs (fractions allowed) over ``tasks``; returns mean losses.
 
-        Each task's per-step losses of this call stay in ``self.step_losses`` (task -> list).
+        Each task's per-step losses of this call stay in ``self.step_losses`` (task -> list);
+        ``self.shared_gradients`` (task name -> steps, grad_norm_sum, learning_rate_sum) keeps
+        adding up over calls.
         """
         losses = {t: [] for t in (list(tasks) if self.mode == "alternate" else [None])}
         whole, part = int(epochs), epochs - int(epochs)
@@ -155,8 +185,9 @@ class Trainer:
             plan = self.epoch_plan(tasks, frac)
             report_every = max(len(plan) // 4, 1)
             for i, (task, idx) in enumerate(plan):
-                loss = self.step_fn(task)(tf.constant(idx, tf.int32))
+                loss, norm = self._step_and_norm(task)(tf.constant(idx, tf.int32))
                 losses[task].append(float(loss))
+                self._account(task, float(norm))
                 self.examples_seen += len(idx)
                 if progress and (i + 1) % report_every == 0:
                     rate = self.examples_seen / max(time.perf_counter() - start, 1e-9)

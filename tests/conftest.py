@@ -32,7 +32,7 @@ def tiny_config(variant, **sections):
     overrides = {k: dict(v) for k, v in TINY_OVERRIDES.items()}
     for key, values in sections.items():
         overrides.setdefault(key, {}).update(values)
-    if variant == "mmoe":
+    if variant in ("mmoe", "ple"):
         overrides["model"]["hidden_units"] = [8]
     return make_config(variant, overrides)
 

@@ -109,6 +109,23 @@ def test_experiment_writes_report_keys_and_plots_and_resumes(tiny_logs, tmp_path
         assert fig in report["figures"] and (out / fig).read_bytes()[:4] == b"\x89PNG"
     md = (out / "report.md").read_text()
     assert "| SingleTask | 2 |" in md and "ConnectionShare (sparse_weight)" in md
+    diag = report["diagnostics"]["sparse_weight"]
+    assert diag["departures_from_papers"] == [] and report["departures_from_papers"] == {}
+    for layer in diag["mask_sharing"]:
+        assert len(layer["jaccard"]["values"]) == 2 and 0.0 <= layer["jaccard"]["mean"] <= 1.0
+    for task in ("ctr", "cvr"):
+        assert len(diag["round_movement"][task]) == 2             # two rounds per task
+        assert all(r["snet"]["mean"] > 0 for r in diag["round_movement"][task])
+        assert len(diag["rounds"][task]["picks"]) == 2
+    for name in ("sparse_weight", "single_task"):
+        balance = report["diagnostics"][name].get("gradient_balance")
+        if name == "single_task":
+            assert balance is None                      # nothing shared
+        else:
+            assert balance["steps_ratio"]["mean"] > 1   # CTR trains on every row, CVR on clicks
+    assert "## Diagnostics" in md and "within noise" in md
+    for fig in ("sharing_sparse_weight.png", "gradient_balance.png"):
+        assert fig in report["figures"] and (out / fig).read_bytes()[:4] == b"\x89PNG"
 
     # Resume: a finished run is skipped; a run killed midway (no metrics.json) is redone.
     kept = os.path.join(run_dir(str(out), "single_task", 0), "metrics.json")
@@ -120,8 +137,104 @@ def test_experiment_writes_report_keys_and_plots_and_resumes(tiny_logs, tmp_path
     assert "3 already finished" in err and "[1/1] sparse_weight seed 1: done" in err
     assert os.stat(kept).st_mtime_ns == stamp
 
+    # The issue's line-up on the same folder (one seed): PLE and the tuned preset included.
+    lineup = "single_task,hard_share,sparse_weight_tuned,mmoe,ple"
+    assert cli.main(args[:4] + [lineup, "--seeds", "1"] + args[7:]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert set(report["variants"]) == set(lineup.split(","))
+    assert report["departures_from_papers"]["sparse_weight_tuned"][0].startswith(
+        "pruning.importance='movement'")
+    assert "S-Weight tuned (sparse_weight_tuned)" in (out / "report.md").read_text()
+
 
 def test_unknown_variant_fails_before_loading_data(tmp_path):
     from lt4rec import cli
     assert cli.main(["experiment", "--data", str(tmp_path / "nowhere"), "--variants",
                      "single_task,sparse_wieght", "--out", str(tmp_path / "o")]) == 2
+
+
+# --- report sign convention (papers' Table 2) ------------------------------------------------
+
+def test_a_cvr_mse_that_went_up_reads_plus_worse_and_an_auc_drop_reads_minus_worse():
+    from lt4rec.experiment.markdown import change
+    # MSE 0.1000 -> 0.1025: +0.0025 absolute, +2.50%, worse (not a negative "gain").
+    assert change(0.0025, 0.025, lower_is_better=True, digits=4) == "+0.0025 (+2.50%, worse)"
+    assert change(-0.0025, -0.025, lower_is_better=True, digits=4) == "-0.0025 (-2.50%, better)"
+    assert change(-0.004, -0.005, lower_is_better=False, digits=3) == "-0.004 (-0.50%, worse)"
+    assert change(0.0, 0.0, lower_is_better=True, digits=2) == "+0.00 (+0.00%, same)"
+    assert stats.verdict(0.01, lower_is_better=False) == "better"
+
+
+def test_table2_row_shows_a_worse_cvr_mse_with_a_plus_sign():
+    from lt4rec.experiment.markdown import table2
+    summary = {"mean": 0.1, "std": None, "values": [0.1], "n": 1}
+    export = {"flops": 10, "dense_flops": 10}
+    variant = {"seeds": [0], "test": {"cvr_mse": summary, "ctr_auc": summary,
+                                      "ctcvr_auc": summary},
+               "export": {"pctr": export, "pcvr": export}, "train_examples_per_s": 1.0}
+    vs = {"cvr_mse_abs": 0.002, "cvr_mse_rel": 0.02, "p_value": None, "p_value_note": "x",
+          "ctr_auc_abs": 0.001, "ctr_auc_rel": 0.0014}
+    row = table2({"variants": {"mmoe": variant}, "vs_single_task": {"mmoe": vs}})[-1]
+    assert "+0.00200 (+2.00%, worse)" in row and "+0.0010 (+0.14%, better)" in row
+
+
+# --- diagnostics (issue 12) ---------------------------------------------------------------------
+
+def test_layer_sharing_fractions_by_hand():
+    from lt4rec.experiment.diagnostics import layer_sharing
+    # 10 entries: both keep 3, CTR alone 1, CVR alone 2 -> union 6, Jaccard 0.5
+    row = {"shared": 3, "ctr_only": 1, "cvr_only": 2, "kept_ctr": 4, "kept_cvr": 5,
+           "entries": 10}
+    s = layer_sharing(row)
+    assert s["jaccard"] == 0.5
+    assert s["overlap_coefficient"] == 0.75                           # 3 / min(4, 5)
+    assert s["jaccard_if_independent"] == pytest.approx(0.2 / 0.7)    # .4*.5 / (.4+.5-.2)
+    assert (s["ctr_shared_of_kept"], s["ctr_only_of_kept"]) == (0.75, 0.25)
+    assert (s["cvr_shared_of_kept"], s["cvr_only_of_kept"]) == (0.6, 0.4)
+
+
+def test_pick_within_noise_compares_the_advantage_with_the_seed_spread():
+    from lt4rec.experiment.diagnostics import pick_noise
+    # MSE (lower better). Round 1 scores 0.100 and 0.104 over two seeds: std 0.002828.
+    # Seed 0 picks round 1: advantage over round 0 = 0.101 - 0.100 = +0.001 < spread -> noise.
+    # Seed 1 picks round 0: reference = best other round (round 1, 0.104); lower is better, so
+    # advantage = -(0.110 - 0.104) = -0.006, below round 0's spread (0.00636): noise.
+    out = pick_noise([[0.101, 0.100], [0.110, 0.104]], [1, 0], False, [0, 1])
+    p0, p1 = out["picks"]
+    assert p0["reference_round"] == 0 and p0["advantage"] == pytest.approx(0.001)
+    assert p0["seed_spread"] == pytest.approx(np.std([0.100, 0.104], ddof=1))
+    assert p0["within_noise"] is True
+    assert p1["reference_round"] == 1 and p1["advantage"] == pytest.approx(-0.006)
+    assert p1["within_noise"] is True and out["within_noise"] == 2
+    # a clear win: seed spread tiny, advantage large
+    clear = pick_noise([[0.200, 0.100], [0.201, 0.1001]], [1, 1], False, [0, 1])
+    assert clear["within_noise"] == 0 and clear["picks"][0]["advantage"] == pytest.approx(0.1)
+    # one seed: no spread, undefined
+    assert pick_noise([[0.2, 0.1]], [1], False, [0])["picks"][0]["within_noise"] is None
+
+
+def test_gradient_balance_ratios_by_hand():
+    from lt4rec.experiment.diagnostics import gradient_balance
+    run = {"shared_gradients": {
+        "ctr": {"steps": 20, "grad_norm_sum": 10.0, "learning_rate_sum": 0.01},
+        "cvr": {"steps": 1, "grad_norm_sum": 2.0, "learning_rate_sum": 0.001}}}
+    b = gradient_balance([run])
+    assert b["steps_ratio"]["mean"] == 20.0 and b["grad_norm_ratio"]["mean"] == 5.0
+    assert b["learning_rate_ratio"]["mean"] == pytest.approx(10.0)
+    assert (b["ctr_mean_norm"]["mean"], b["cvr_mean_norm"]["mean"]) == (0.5, 2.0)
+    assert gradient_balance([{"shared_gradients": {"joint": {}}}]) is None
+    nothing_shared = {t: {"steps": 3, "grad_norm_sum": 0.0, "learning_rate_sum": 0.1}
+                      for t in ("ctr", "cvr")}
+    assert gradient_balance([{"shared_gradients": nothing_shared}]) is None
+
+
+def test_round_overlap_summarizes_seeds_next_to_independent_masks():
+    from lt4rec.experiment.diagnostics import round_overlap
+    runs = [{"mask_search": {"round_overlap": [{"round": 0, "sparsity": 0.0, "jaccard": 1.0},
+                                               {"round": 1, "sparsity": 0.5, "jaccard": j}]}}
+            for j in (0.8, 0.6)]
+    r0, r1 = round_overlap(runs)
+    assert r0["jaccard_if_independent"] == 1.0
+    assert r1["jaccard"]["mean"] == pytest.approx(0.7)
+    assert r1["jaccard_if_independent"] == pytest.approx(0.5 / 1.5)   # keep 0.5 each
+    assert round_overlap([{"mask_search": {}}]) == []                 # older runs

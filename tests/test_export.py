@@ -31,7 +31,8 @@ def _examples_from_log(path, n):
     return list(encode_rows({k: v[:n] for k, v in columns.items()}))
 
 
-@pytest.mark.parametrize("variant", ["sparse_weight", "sparse_neuron", "mmoe", "single_task"])
+@pytest.mark.parametrize("variant", ["sparse_weight", "sparse_neuron", "mmoe", "ple",
+                                     "single_task"])
 def test_exports_score_like_the_masked_model(tiny_dataset, tiny_logs, tmp_path, variant):
     model = _trained(tiny_dataset, variant)
     reports = export_models(model, str(tmp_path))

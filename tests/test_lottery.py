@@ -21,6 +21,40 @@ def test_select_round_sparsest_within_tolerance():
     assert select_round([0.70, 0.68, 0.66], [0, 0.2, 0.36], True, 0.0, min_sparsity=0.1) == 1
 
 
+def test_pick_rules_best_fixed_and_tolerance():
+    from lt4rec.models.config import PruningConfig
+    scores, sparsity = [0.130, 0.129, 0.1295, 0.140], [0, 0.2, 0.36, 0.49]  # MSE: lower better
+    tol = PruningConfig(rounds=4, tolerance=0.01)
+    assert lottery.pick_round(scores, sparsity, False, tol) == 2       # sparsest within 1%
+    assert lottery.pick_round(scores, sparsity, False,
+                              PruningConfig(rounds=4, tolerance=0.01, pick="best")) == 1
+    assert lottery.pick_round(scores, sparsity, False,
+                              PruningConfig(rounds=4, pick="fixed", pick_round=3)) == 3
+    with pytest.raises(ValueError, match="pick_round"):
+        PruningConfig(rounds=3, pick="fixed", pick_round=3)
+
+
+def test_relative_movement_by_hand():
+    # theta (3, 4) has norm 5; w - theta = (0, 1) in one array and (1, 0) in the other: sqrt(2)/5
+    assert lottery.relative_movement([np.array([3.0, 5.0])], [np.array([3.0, 4.0])]) == 0.2
+    assert lottery.relative_movement([np.array([4.0]), np.array([5.0])],
+                                     [np.array([3.0]), np.array([4.0])]) == pytest.approx(
+        np.sqrt(2) / 5)
+
+
+def test_round_overlap_compares_the_tasks_masks_round_by_round():
+    def rnd(r, masks):
+        return lottery.Round(r, 0.0, pruning.sparsity(masks), "m", 0.0, masks)
+    ones = [np.ones((2, 2), np.float32)]
+    ctr = [np.array([[1, 1], [0, 0]], np.float32)]
+    cvr = [np.array([[1, 0], [1, 0]], np.float32)]          # both keep 1 of the 3 kept: 1/3
+    search = lottery.MaskSearch([], {CTR: [rnd(0, ones), rnd(1, ctr)],
+                                     CVR: [rnd(0, ones), rnd(1, cvr)]}, {CTR: 1, CVR: 1}, 0.0)
+    overlap = search.to_dict()["round_overlap"]
+    assert [o["jaccard"] for o in overlap] == [1.0, pytest.approx(1 / 3)]
+    assert overlap[1]["jaccard_per_layer"] == [pytest.approx(1 / 3)] and overlap[1]["sparsity"] == 0.5
+
+
 def _sparse_model(tiny_dataset, variant="sparse_weight", **sections):
     config = tiny_config(variant, **sections)
     return config, build_model(config, tiny_dataset.train.features)
@@ -43,10 +77,33 @@ def test_search_rounds_follow_schedule_rewind_theta_and_read_only_validation(tin
             assert all(abs(s - target) <= 1.0 / m.size for s, m in zip(per_layer, rnd.masks))
         np.testing.assert_array_equal(
             [l.task_mask(task) for l in model.masked_layers][0], result.masks(task)[0])
+        moved = [rnd.movement for rnd in result.rounds[task]]
+        assert all(0.0 < m["snet"] < 1.0 and 0.0 < m["all"] for m in moved)
     # rewound: every non-mask weight equals theta
     for w, theta, v in zip(model.get_weights(), result.theta, model.weights):
         if "masks" not in v.name:
             np.testing.assert_array_equal(w, theta)
+
+
+def test_round_knobs_reach_the_rounds_and_fixed_pick_keeps_that_round(tiny_dataset,
+                                                                      monkeypatch):
+    config, model = _sparse_model(tiny_dataset, pruning={
+        "round_epochs": 0.5, "round_learning_rate": 0.05, "importance": "movement",
+        "pick": "fixed", "pick_round": 2})
+    calls = []
+    real_fit = Trainer.fit
+
+    def spy(self, epochs=1.0, tasks=(CTR, CVR), **kwargs):
+        calls.append((epochs, tuple(tasks), [float(o.learning_rate) for o in self.optimizers]))
+        return real_fit(self, epochs, tasks, **kwargs)
+    monkeypatch.setattr(Trainer, "fit", spy)
+    result = lottery.search_masks(model, config, tiny_dataset.train, tiny_dataset.validation)
+    warmup, rounds = calls[0], calls[1:]
+    assert warmup[0] == 0.5 and warmup[2] == [pytest.approx(0.01)] * 2   # trainer's own lr
+    assert len(rounds) == 2 * config.pruning.rounds
+    assert all(e == 0.5 and lr == [pytest.approx(0.05)] * 2 for e, _, lr in rounds)
+    assert result.picked == {CTR: 2, CVR: 2}
+    assert result.to_dict()["tasks"]["cvr"]["rounds"][2]["sparsity"] > 0
 
 
 def test_masked_weights_never_move_by_their_task_optimizer_state_included(tiny_dataset):

@@ -75,3 +75,35 @@ def test_mask_statistics_counts_by_hand():
     (row,) = pruning.mask_statistics([layer])
     assert (row["kept_ctr"], row["kept_cvr"], row["shared"], row["ctr_only"], row["cvr_only"],
             row["pruned_by_both"]) == (2, 2, 1, 1, 1, 1)
+
+
+def test_movement_criterion_keeps_the_weights_that_moved_most():
+    layer = _layers(shapes=((2, 2),))[0]
+    theta = np.array([[3.0, 0.1], [-2.0, 0.2]], np.float32)
+    # trained: the big weights barely moved (3 -> 3.05, -2 -> -2.0), the small ones moved a lot
+    layer.kernel.assign(np.array([[3.05, 0.9], [-2.0, -0.6]], np.float32))
+    ones = [np.ones((2, 2), np.float32)]
+    (by_magnitude,) = pruning.prune([layer], ones, 0.5, importance="magnitude")
+    (by_movement,) = pruning.prune([layer], ones, 0.5, importance="movement",
+                                   theta_kernels=[theta])
+    np.testing.assert_array_equal(by_magnitude, [[1, 0], [1, 0]])
+    np.testing.assert_array_equal(by_movement, [[0, 1], [0, 1]])   # moved 0.8 and 0.8
+
+
+def test_magnitude_times_movement_scores_by_hand():
+    from lt4rec.models.importance import entry_scores, unit_scores
+    kernel = np.array([[2.0, -1.0]])
+    theta = np.array([[1.0, 1.0]])
+    np.testing.assert_allclose(entry_scores(kernel, theta, "magnitude_times_movement"),
+                               [[2.0 * 1.0, 1.0 * 2.0]])
+    # neuron masks: RMS over a unit's incoming entries: column [3, 4] moved -> 5 / sqrt(2)
+    np.testing.assert_allclose(unit_scores(np.array([[3.0], [4.0]]), np.zeros((2, 1)),
+                                           "movement", "neuron"), [5.0 / np.sqrt(2)])
+
+
+def test_movement_without_theta_is_a_clear_error():
+    from lt4rec.models.importance import entry_scores
+    with pytest.raises(ValueError, match="needs theta"):
+        entry_scores(np.ones((2, 2)), None, "movement")
+    with pytest.raises(ValueError, match="importance"):
+        entry_scores(np.ones((2, 2)), None, "gradient")

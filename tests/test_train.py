@@ -21,9 +21,16 @@ def test_every_variant_trains_a_step(tiny_dataset, variant):
     config = tiny_config(variant)
     model = build_model(config, tiny_dataset.train.features)
     before = [w.copy() for w in model.get_weights()]
-    losses = Trainer(model, config, tiny_dataset.train).fit(0.2)
+    trainer = Trainer(model, config, tiny_dataset.train)
+    losses = trainer.fit(0.2)
     assert all(math.isfinite(v) for v in losses.values())
     assert any(np.any(a != b) for a, b in zip(before, model.get_weights()))
+    # gradient balance: one entry per task, a norm only where something is shared
+    shared = bool(model.shared_variables)
+    assert shared == (config.model.sharing != "none")
+    for task, steps in ((t, len(v)) for t, v in trainer.step_losses.items()):
+        g = trainer.shared_gradients[task]
+        assert g["steps"] == steps > 0 and (g["grad_norm_sum"] > 0) == shared
 
 
 def test_unknown_variant_and_setting_are_named():

@@ -6,7 +6,8 @@ every run reuses that Dataset; each run is `models.run.train_variant`, saved und
 OUT/runs/VARIANT/seed_S/ (metrics.json, test_predictions.npz, exports). Finished runs are
 skipped, so re-running the same command resumes a killed experiment (and --report-only
 rewrites the reports from what has finished). Writes OUT/report.json, OUT/report.md
-(papers' Table 2: CVR MSE, CTR AUC, MTL gain vs SingleTask, mean ± std over seeds, paired
+(papers' Table 2: CVR MSE, CTR AUC, change vs SingleTask (a CVR MSE that
+rose reads "+x% (worse)"), mean ± std over seeds, paired
 t-tests vs single_task and hard_share; whether the test window resolves a 1% MSE difference;
 the offline Table 3: expected view time of each request's top-k under pCTR^a·pCVR^b·length^c
 for the papers' model pairings) and PNGs (pruning rounds per task = Fig. 4, mask overlap per

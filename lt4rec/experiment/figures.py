@@ -6,7 +6,12 @@
   tasks / CTR only / CVR only / pruned by both, averaged over seeds (Fig. 3);
 * ``training_curves.png``: final-training loss per task over training (windowed step means),
   one line per variant (seed 0 solid, other seeds faint);
-* ``test_metrics.png``: test CVR MSE and CTR AUC per variant, mean ± std over seeds.
+* ``test_metrics.png``: test CVR MSE and CTR AUC per variant, mean ± std over seeds;
+* ``sharing_VARIANT.png``: per sNET layer, the Jaccard of the two masks and each task's
+  task-only fraction of its kept weights; per pruning round, sNET's movement from theta
+  (``diagnostics``);
+* ``gradient_balance.png``: CTR:CVR ratios of steps, summed shared-gradient norms and summed
+  learning rates during final training, per variant.
 """
 
 from __future__ import annotations
@@ -112,4 +117,73 @@ def write_figures(runs: Dict[str, Dict[int, dict]], summary: Dict[str, Dict],
                 out_dir, f"fig4_pruning_{variant}.png"), variant))
             paths.append(mask_overlap(sparse, os.path.join(
                 out_dir, f"fig3_mask_overlap_{variant}.png"), variant))
+    return paths
+
+
+def _bars(ax, labels, series, title, ylabel):
+    """Grouped bars: ``series`` = [(name, means, stds)] over ``labels``."""
+    width = 0.8 / max(len(series), 1)
+    xs = np.arange(len(labels))
+    for i, (name, means, stds) in enumerate(series):
+        ax.bar(xs + i * width, means, width, yerr=stds, capsize=3, label=name)
+    ax.set_xticks(xs + width * (len(series) - 1) / 2)
+    ax.set_xticklabels(labels, fontsize=8)
+    ax.set_title(title, fontsize=10)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize=8)
+
+
+def _mean_std(summary) -> tuple:
+    return summary.get("mean") or 0.0, summary.get("std") or 0.0
+
+
+def sharing_and_movement(diag: Dict, path: str, variant: str) -> str:
+    """Per sNET layer: Jaccard and task-only fractions; per round: movement from theta."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), squeeze=False)
+    layers = diag["mask_sharing"]
+    keys = (("jaccard", "Jaccard(CTR, CVR)"), ("ctr_only_of_kept", "CTR-only / CTR kept"),
+            ("cvr_only_of_kept", "CVR-only / CVR kept"))
+    _bars(axes[0][0], [l["layer"] for l in layers],
+          [(label, *zip(*[_mean_std(l[k]) for l in layers])) for k, label in keys],
+          "mask sharing per sNET layer (mean ± std over seeds)", "fraction")
+    ax = axes[0][1]
+    for task, rounds in diag.get("round_movement", {}).items():
+        means, stds = zip(*[_mean_std(r["snet"]) for r in rounds])
+        ax.errorbar(range(len(rounds)), means, yerr=stds, marker="o", capsize=3,
+                    label=task.upper())
+    ax.set_xlabel("pruning round")
+    ax.set_ylabel("||w - θ|| / ||θ|| over sNET kernels")
+    ax.set_title("how far each round moved sNET from θ", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.suptitle(f"{variant}: do the tasks find different sub-networks?")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def gradient_balance(diags: Dict[str, Dict], path: str) -> str:
+    """CTR:CVR ratios of steps, summed shared-gradient norms and learning rates per variant."""
+    variants = [v for v, d in diags.items() if "gradient_balance" in d]
+    keys = (("steps_ratio", "steps"), ("grad_norm_ratio", "summed shared-gradient norm"),
+            ("learning_rate_ratio", "summed learning rate"))
+    fig, ax = plt.subplots(figsize=(1.8 * len(variants) + 4, 3.8))
+    _bars(ax, variants, [(label, *zip(*[_mean_std(diags[v]["gradient_balance"][k])
+                                        for v in variants])) for k, label in keys],
+          "CTR : CVR during final training (1 = balanced)", "CTR / CVR")
+    ax.axhline(1.0, color="gray", lw=0.8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def write_diagnostics_figures(diags: Dict[str, Dict], out_dir: str) -> List[str]:
+    """``sharing_VARIANT.png`` per sparse variant and ``gradient_balance.png``."""
+    paths = [sharing_and_movement(d, os.path.join(out_dir, f"sharing_{v}.png"), v)
+             for v, d in diags.items() if d.get("mask_sharing")]
+    if any("gradient_balance" in d for d in diags.values()):
+        paths.append(gradient_balance(diags, os.path.join(out_dir, "gradient_balance.png")))
     return paths

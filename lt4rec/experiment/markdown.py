@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional
 
-from lt4rec.experiment.stats import fmt_mean_std
+from lt4rec.experiment.markdown_diagnostics import render_diagnostics
+from lt4rec.experiment.stats import fmt_mean_std, verdict
 
 NAMES = {"single_task": "SingleTask", "hard_share": "LayerShare (hard_share)",
          "sparse_weight": "ConnectionShare (sparse_weight)",
          "sparse_neuron": "NeuronShare (sparse_neuron)", "mmoe": "MMoE", "esmm": "ESMM",
-         "shared_mlp": "shared sNET (shared_mlp)"}
+         "shared_mlp": "shared sNET (shared_mlp)", "ple": "PLE",
+         "sparse_weight_balance": "S-Weight-taskbalance (sparse_weight_balance)",
+         "sparse_weight_conflict": "S-Weight-gradientconflict (sparse_weight_conflict)",
+         "sparse_weight_multiview": "S-Weight-multiview (sparse_weight_multiview)",
+         "sparse_weight_big": "S-Weight-biggernet (sparse_weight_big)",
+         "sparse_weight_tuning": "S-Weight-tuning (sparse_weight_tuning)",
+         "sparse_weight_tuned": "S-Weight tuned (sparse_weight_tuned)"}
 
 
 def _p(value: Optional[float], note: str = "") -> str:
@@ -27,28 +34,43 @@ def _signed(x: Optional[float], digits: int, pct: bool = False) -> str:
     return f"{100 * x:+.2f}%" if pct else f"{x:+.{digits}f}"
 
 
+def change(abs_diff: float, rel_diff: float, lower_is_better: bool, digits: int) -> str:
+    """A difference to the baseline as the papers' Table 2 reads it: sign = direction of the
+    metric itself, with a verdict.
+
+    Args:
+      abs_diff: variant − baseline; rel_diff: variant / baseline − 1.
+      lower_is_better: True for MSE-like metrics (a rise is worse), False for AUC.
+    Returns:
+      e.g. ``"+0.00120 (+1.25%, worse)"`` for an MSE that went up, ``"-0.0040 (-0.52%, worse)"``
+      for an AUC that went down, ``"+0.00000 (+0.00%, same)"`` for no change.
+    """
+    return (f"{abs_diff:+.{digits}f} ({100 * rel_diff:+.2f}%, "
+            f"{verdict(abs_diff, lower_is_better)})")
+
+
 def table2(report: Dict) -> List[str]:
     vs_st, vs_hs = report["vs_single_task"], report.get("vs_hard_share", {})
+    departing, dagger = report.get("departures_from_papers") or {}, " †"
     lines = [
-        "| variant | seeds | test CVR MSE | MSE gain vs SingleTask (abs, %) | p vs SingleTask "
-        "| p vs LayerShare | test CTR AUC | AUC gain vs SingleTask (abs, %) | p (AUC) vs "
+        "| variant | seeds | test CVR MSE | CVR MSE change vs SingleTask (abs, %) | p vs "
+        "SingleTask | p vs LayerShare | test CTR AUC | CTR AUC change vs SingleTask (abs, %) "
+        "| p (AUC) vs "
         "SingleTask | CTCVR AUC | pCTR FLOPs nonzero/dense | pCVR FLOPs nonzero/dense | "
         "picked sparsity CTR/CVR | train ex/s |",
         "|---" * 14 + "|"]
     for v, r in report["variants"].items():
         st = vs_st.get(v, {})
         hs = vs_hs.get(v, {})
-        mse_gain = (f"{-st['cvr_mse_abs']:+.5f} ({-100 * st['cvr_mse_rel']:+.2f}%)"
-                    if st else "–")
-        auc_gain = (f"{st['ctr_auc_abs']:+.4f} ({100 * st['ctr_auc_rel']:+.2f}%)"
-                    if st else "–")
+        mse_gain = change(st["cvr_mse_abs"], st["cvr_mse_rel"], True, 5) if st else "–"
+        auc_gain = change(st["ctr_auc_abs"], st["ctr_auc_rel"], False, 4) if st else "–"
         auc_p = _p(st.get("ctr_auc_p_value"), st.get("ctr_auc_p_value_note", "")) if st else "–"
         ex = r["export"]
         picked = r.get("picked_sparsity")
         picked_text = (f"{picked['ctr']['mean']:.2f}/{picked['cvr']['mean']:.2f}"
                        if picked else "–")
         lines.append(
-            f"| {NAMES.get(v, v)} | {len(r['seeds'])} | {fmt_mean_std(r['test']['cvr_mse'], 5)} "
+            f"| {NAMES.get(v, v)}{dagger if v in departing else ''} | {len(r['seeds'])} | {fmt_mean_std(r['test']['cvr_mse'], 5)} "
             f"| {mse_gain if v != 'single_task' else '0'} "
             f"| {_p(st.get('p_value'), st.get('p_value_note', '')) if st else '–'} "
             f"| {_p(hs.get('p_value'), hs.get('p_value_note', '')) if hs else '–'} "
@@ -132,8 +154,10 @@ def render(report: Dict) -> str:
     out += ["", "## Table 2: offline metrics on the test split (mean ± std over seeds)", ""]
     out += table2(report)
     out += ["",
-            "MSE gain = MSE(SingleTask) − MSE(variant): positive means lower (better) CVR MSE "
-            "than SingleTask. AUC gain = AUC(variant) − AUC(SingleTask). p values: paired "
+            "† departs from the papers' method (see Diagnostics). "
+            "Changes read as in the papers' Table 2: CVR MSE change = MSE(variant) − "
+            "MSE(SingleTask), so a CVR MSE that went up reads \"+x% (worse)\"; CTR AUC change "
+            "= AUC(variant) − AUC(SingleTask), a drop reads \"−x (worse)\". p values: paired "
             "t-test over seeds (scipy.stats.ttest_rel, seed i vs seed i; undefined with one "
             "seed). FLOPs: multiply-adds per example of the exported models, nonzero / dense "
             "(S-Weight's nonzero count is what sparse kernels would execute; S-Neuron exports "
@@ -167,7 +191,9 @@ def render(report: Dict) -> str:
     out += ["", "Lift: mean over seeds of the per-request paired difference to SingleTask × "
                 "SingleTask (same seed), relative to it; ± combines the request-level SE and "
                 "the spread over seeds. Random order = k × mean view time of a request's "
-                "items; oracle = ranking by the true view time.", "", "## Figures", ""]
+                "items; oracle = ranking by the true view time.", ""]
+    out += render_diagnostics(report)
+    out += ["## Figures", ""]
     for f in report.get("figures", []):
         out += [f"![{f}]({f})", ""]
     return "\n".join(out) + "\n"

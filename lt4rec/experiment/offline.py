@@ -40,6 +40,7 @@ PAIRINGS: Tuple[Tuple[str, str, str], ...] = (
     ("ConnectionShare x ConnectionShare", "sparse_weight", "sparse_weight"),
     ("NeuronShare x NeuronShare", "sparse_neuron", "sparse_neuron"),
     ("MMoE x MMoE", "mmoe", "mmoe"),
+    ("PLE x PLE", "ple", "ple"),
     ("ESMM x ESMM", "esmm", "esmm"),
 )
 BASELINE = PAIRINGS[0][0]

@@ -13,7 +13,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from lt4rec.experiment import figures, offline, runner, stats
+from lt4rec.experiment import diagnostics, figures, offline, runner, stats
 from lt4rec.schemas import names
 from lt4rec.experiment.markdown import render
 
@@ -58,7 +58,11 @@ def _variant_summary(seeds: Dict[int, dict]) -> Dict:
 
 
 def _versus(runs: Dict[str, Dict[int, dict]], baseline: str) -> Dict:
-    """Per variant: CVR MSE / CTR AUC differences to ``baseline`` on the common seeds."""
+    """Per variant: CVR MSE / CTR AUC differences to ``baseline`` on the common seeds.
+
+    Signs follow the metric (as the papers' Table 2): ``cvr_mse_rel`` > 0 is a CVR MSE that
+    went up, i.e. worse; ``*_verdict`` says "better"/"worse"/"same" in words.
+    """
     if baseline not in runs:
         return {}
     out = {}
@@ -77,9 +81,11 @@ def _versus(runs: Dict[str, Dict[int, dict]], baseline: str) -> Dict:
         out[v] = {"seeds": common,
                   "cvr_mse_abs": float(np.mean(mse) - np.mean(base_mse)),
                   "cvr_mse_rel": float(np.mean(mse) / np.mean(base_mse) - 1.0),
+                  "cvr_mse_verdict": stats.verdict(np.mean(mse) - np.mean(base_mse), True),
                   "p_value": t_mse["p_value"], "p_value_note": t_mse.get("note", ""),
                   "ctr_auc_abs": float(np.mean(auc) - np.mean(base_auc)),
                   "ctr_auc_rel": float(np.mean(auc) / np.mean(base_auc) - 1.0),
+                  "ctr_auc_verdict": stats.verdict(np.mean(auc) - np.mean(base_auc), False),
                   "ctr_auc_p_value": t_auc["p_value"],
                   "ctr_auc_p_value_note": t_auc.get("note", "")}
     return out
@@ -124,6 +130,7 @@ def build_report(out_dir: str, variants: Sequence[str], seeds: Sequence[int], co
     data.setdefault("test_days", test_days)
     predictions = offline.load_predictions(
         {v: {s: runner.run_dir(out_dir, v, s) for s in seeds_} for v, seeds_ in runs.items()})
+    diag = diagnostics.diagnostics(runs)
     report = {
         "variants": {v: _variant_summary(runs[v]) for v in variants if v in runs},
         "vs_single_task": _versus(runs, "single_task"),
@@ -136,6 +143,9 @@ def build_report(out_dir: str, variants: Sequence[str], seeds: Sequence[int], co
         "cvr_mse_resolution_vs_single_task": _resolution(predictions, runs),
         "offline_table3": offline.offline_table3(data_dir, test_days, predictions, ks,
                                                  tuple(exponents)) if predictions else {},
+        "diagnostics": diag,
+        "departures_from_papers": {v: d["departures_from_papers"] for v, d in diag.items()
+                                   if d["departures_from_papers"]},
         "notes": notes or [],
         "written": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
@@ -150,7 +160,8 @@ def write_reports(out_dir: str, variants: Sequence[str], seeds: Sequence[int], c
                                 notes)
     summary = {v: r["test"] for v, r in report["variants"].items()}
     report["figures"] = [os.path.basename(p)
-                         for p in figures.write_figures(runs, summary, out_dir)]
+                         for p in figures.write_figures(runs, summary, out_dir)
+                         + figures.write_diagnostics_figures(report["diagnostics"], out_dir)]
     with open(os.path.join(out_dir, REPORT_JSON), "w", encoding="utf-8") as fh:
         json.dump(report, fh, indent=2, default=float)
     with open(os.path.join(out_dir, REPORT_MD), "w", encoding="utf-8") as fh:

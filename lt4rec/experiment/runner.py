@@ -49,7 +49,9 @@ def check_same_config(path: str, config) -> None:
     (resuming must not mix runs of different settings in one report)."""
     if not is_finished(path):
         return
-    stored = json.loads(json.dumps(load_run(path)["config"]))
+    from lt4rec.models.config import config_from_dict  # deferred: keeps --help instant
+    # Through the dataclasses: a setting added after the run was trained reads as its default.
+    stored = json.loads(json.dumps(config_from_dict(load_run(path)["config"]).to_dict()))
     wanted = json.loads(json.dumps(config.to_dict()))
     if stored != wanted:
         diff = sorted(f"{sec}.{k}" for sec in wanted if isinstance(wanted[sec], dict)

@@ -74,6 +74,16 @@ def mse_difference_resolution(sq_err_a: Sequence[np.ndarray], sq_err_b: Sequence
             "mean_difference": float(np.mean(diffs)) if diffs else None}
 
 
+def verdict(diff: float, lower_is_better: bool) -> str:
+    """"better", "worse" or "same" for a difference variant − baseline = ``diff``.
+
+    Example: a CVR MSE that went up (``diff`` > 0, ``lower_is_better``) is "worse".
+    """
+    if diff == 0:
+        return "same"
+    return "worse" if (diff > 0) == lower_is_better else "better"
+
+
 def fmt_mean_std(s: Optional[Dict], digits: int) -> str:
     """'0.09852 ± 0.00018' (or '0.09852' for one seed, '–' for none)."""
     if not s or s.get("mean") is None:
