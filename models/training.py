@@ -66,7 +66,9 @@ class Trainer:
         self._shared_positions = [i for i, v in enumerate(model.trainable_variables)
                                   if id(v) in shared]
         self.shared_gradients: Dict[str, Dict[str, float]] = {}
-        self._learning_rates = [float(o.learning_rate) for o in self.optimizers]
+        # get_value: under a tf.distribute strategy learning_rate is a MirroredVariable
+        self._learning_rates = [float(tf.keras.backend.get_value(o.learning_rate))
+                                for o in self.optimizers]
 
     # --- losses ----------------------------------------------------------------------
     def _gather(self, idx):
