@@ -29,6 +29,8 @@ SUBCOMMANDS = {
     "rank": ("lt4rec.commands.rank", "rank a JSON request's candidates with a ranking server"),
     "experiment": ("lt4rec.experiment.cli",
                    "train every variant x seed on the same splits; Table 2/3 reports and plots"),
+    "tune": ("lt4rec.experiment.tune_cli",
+             "tune every variant with the same trial budget on the validation days (KerasTuner)"),
     "adapt": ("lt4rec.adapt.cli",
               "map a public dataset onto the log contract through a mapping file"),
     "bench": ("lt4rec.bench.cli",
