@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from typing import Callable, Dict, Iterable, List, Optional
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 import keras_tuner
 import tensorflow as tf
@@ -42,6 +42,30 @@ from lt4rec.schemas import logs
 OBJECTIVE = "guarded_val_cvr_mse"
 REJECTED_OFFSET = 1.0
 ORACLES = ("random", "bayesian")
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchConfig:
+    """How one variant's search runs (``lt4rec tune`` flags; the pipeline's Tuner settings).
+
+    Attributes:
+      trials: trials per variant (every variant gets the same number).
+      oracle: ``random`` (random search) or ``bayesian`` (Gaussian-process optimisation).
+      auc_margin: trials losing more validation CTR AUC than this against trial 0 are rejected.
+      knobs: knob names to search (None: every knob of the variant's families).
+    """
+    trials: int = 10
+    oracle: str = "random"
+    auc_margin: float = 0.001
+    knobs: Optional[Tuple[str, ...]] = None
+
+    def __post_init__(self):
+        if self.oracle not in ORACLES:
+            raise ValueError(f"`oracle` must be one of {ORACLES}. Received: "
+                             f"oracle={self.oracle!r}")
+        if self.trials < 1 or self.auc_margin < 0:
+            raise ValueError(f"`trials` must be >= 1 and `auc_margin` >= 0. Received: "
+                             f"trials={self.trials}, auc_margin={self.auc_margin}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -201,11 +225,7 @@ def make_tuner(config: LT4RecConfig, directory: str, trials: int, seed: int = 0,
     Raises:
       ValueError: an unknown oracle, a budget below 1, or a negative margin.
     """
-    if oracle not in ORACLES:
-        raise ValueError(f"`oracle` must be one of {ORACLES}. Received: oracle={oracle!r}")
-    if trials < 1 or auc_margin < 0:
-        raise ValueError(f"`trials` must be >= 1 and `auc_margin` >= 0. Received: "
-                         f"trials={trials}, auc_margin={auc_margin}")
+    SearchConfig(trials, oracle, auc_margin)  # validates
     hp = keras_tuner.HyperParameters()
     declare_space(hp, config, knobs)
     cls = DefaultsFirstRandomSearch if oracle == "random" else DefaultsFirstBayesian

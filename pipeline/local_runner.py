@@ -45,8 +45,12 @@ def run_day(data_root: str, root: str, day: dt.date, variant: str = "sparse_weig
             config_json: Optional[str] = None, window_days: int = 1,
             regenerate_masks: bool = False, seed: int = 0,
             blessing: BlessingConfig = BlessingConfig(),
-            beam_pipeline_args: Sequence[str] = DEFAULT_BEAM_ARGS) -> DayRun:
-    """Runs the whole pipeline for one day's span; returns timings and pushed versions."""
+            beam_pipeline_args: Sequence[str] = DEFAULT_BEAM_ARGS,
+            tuning=None) -> DayRun:
+    """Runs the whole pipeline for one day's span; returns timings and pushed versions.
+
+    ``tuning`` (a ``models.tuning.SearchConfig``) adds TFX's Tuner before MaskGen.
+    """
     serving_root = os.path.join(root, "serving")
     pipe = create_pipeline(
         PIPELINE_NAME, os.path.join(root, "pipeline"), os.path.abspath(data_root),
@@ -56,7 +60,7 @@ def run_day(data_root: str, root: str, day: dt.date, variant: str = "sparse_weig
         seed=seed, blessing=blessing,
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
             os.path.join(root, "metadata.db")),
-        beam_pipeline_args=beam_pipeline_args)
+        beam_pipeline_args=beam_pipeline_args, tuning=tuning)
     start = time.perf_counter()
     with progress.timed_run() as timer:
         tfx.orchestration.LocalDagRunner().run(pipe)

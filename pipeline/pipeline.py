@@ -5,6 +5,8 @@
       -> AnomalyGate (stops the run on any anomaly)
       -> Transform (models/preprocess.py: ids, padded list ids, buckets; its graph is put in
          front of the exported models, which take raw records)
+      [-> Tuner (optional, ``tuning``: TFX's Tuner running components/tuner_module.py, the
+          search of ``lt4rec tune``; its best hyper-parameters feed MaskGen and SparseTrainer)]
       -> MaskGen (Algorithm 1 once; later days reuse the latest compatible Masks)
       -> SparseTrainer (joint training through the masks; warm start from the last blessed
          model of an earlier day) -> Evaluator (TFMA, thresholds vs that model)
@@ -27,8 +29,10 @@ from lt4rec.components.log_example_gen import LogExampleGen
 from lt4rec.components.mask_gen import MaskGen
 from lt4rec.components.resolvers import LatestArtifactBeforeSpan, LatestBlessedModelBeforeSpan
 from lt4rec.components.sparse_trainer import SparseTrainer
+from lt4rec.components.tuner_module import custom_config as tuner_custom_config
 from lt4rec.models.config import make_config
 from lt4rec.models.preprocess import transform_custom_config
+from lt4rec.models.tuning import SearchConfig
 from lt4rec.pipeline.eval_config import BlessingConfig, eval_config
 from lt4rec.schemas.contract import SCHEMA_PATH
 
@@ -41,7 +45,8 @@ def create_pipeline(pipeline_name: str, pipeline_root: str, data_root: str,
                     schema_path: str = SCHEMA_PATH,
                     metadata_connection_config=None,
                     beam_pipeline_args: Sequence[str] = (),
-                    enable_cache: bool = True) -> tfx.dsl.Pipeline:
+                    enable_cache: bool = True,
+                    tuning: Optional[SearchConfig] = None) -> tfx.dsl.Pipeline:
     """Builds the pipeline.
 
     Args:
@@ -60,6 +65,8 @@ def create_pipeline(pipeline_name: str, pipeline_root: str, data_root: str,
       metadata_connection_config: ML Metadata connection (None: the runner's default).
       beam_pipeline_args: Beam options (DirectRunner locally; Dataflow/Flink/Spark elsewhere).
       enable_cache: reuse outputs of components whose inputs did not change.
+      tuning: run TFX's Tuner with these search settings before MaskGen; its best
+        hyper-parameters overlay the config of MaskGen and SparseTrainer (None: no Tuner).
     """
     example_gen = LogExampleGen(input_base=data_root, span=span, schema_path=schema_path)
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
@@ -71,7 +78,7 @@ def create_pipeline(pipeline_name: str, pipeline_root: str, data_root: str,
     if serving_root:
         components += _training_components(example_gen, schema_gen, gate, serving_root, variant,
                                            config_json, regenerate_masks, seed, blessing, span,
-                                           window_days)
+                                           window_days, tuning)
     return tfx.dsl.Pipeline(
         pipeline_name=pipeline_name, pipeline_root=pipeline_root, components=components,
         enable_cache=enable_cache, metadata_connection_config=metadata_connection_config,
@@ -96,7 +103,8 @@ def _window(example_gen, span: Optional[int], window_days: int):
 
 
 def _training_components(example_gen, schema_gen, gate, serving_root, variant, config_json,
-                         regenerate_masks, seed, blessing, span, window_days) -> List:
+                         regenerate_masks, seed, blessing, span, window_days,
+                         tuning=None) -> List:
     """Transform, mask search, training, evaluation and push, after the validation gate."""
     config = make_config(variant, json.loads(config_json) if config_json else None)
     out = []
@@ -128,6 +136,11 @@ def _training_components(example_gen, schema_gen, gate, serving_root, variant, c
         model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
     ).with_id("latest_blessed_model_resolver")
     out.append(latest_blessed)
+    tuned = {}
+    if tuning is not None:
+        tuner = _tuner(transform, variant, config_json, seed, tuning)
+        tuned = {"hyperparameters": tuner.outputs["best_hyperparameters"]}
+        out.append(tuner)
     masks = None
     if config.model.is_sparse:
         masks_strategy, masks_config = ((tfx.dsl.experimental.LatestArtifactStrategy, {})
@@ -138,12 +151,13 @@ def _training_components(example_gen, schema_gen, gate, serving_root, variant, c
             masks=tfx.dsl.Channel(type=Masks)).with_id("latest_masks_resolver")
         mask_gen = MaskGen(examples=training_examples, variant=variant,
                            config_json=config_json, seed=seed, regenerate=regenerate_masks,
-                           previous_masks=latest_masks.outputs["masks"], **transformed)
+                           previous_masks=latest_masks.outputs["masks"], **transformed,
+                           **tuned)
         masks = mask_gen.outputs["masks"]
         out += [latest_masks, mask_gen]
     trainer = SparseTrainer(examples=training_examples, variant=variant,
                             config_json=config_json, seed=seed, masks=masks,
-                            base_model=latest_blessed.outputs["model"], **transformed)
+                            base_model=latest_blessed.outputs["model"], **transformed, **tuned)
     evaluator = tfx.components.Evaluator(
         examples=example_gen.outputs["examples"], model=trainer.outputs["model"],
         baseline_model=latest_blessed.outputs["model"], eval_config=eval_config(blessing),
@@ -151,3 +165,14 @@ def _training_components(example_gen, schema_gen, gate, serving_root, variant, c
     pusher = DualPusher(model=trainer.outputs["model"],
                         model_blessing=evaluator.outputs["blessing"], serving_root=serving_root)
     return out + [trainer, evaluator, pusher]
+
+
+def _tuner(transform, variant, config_json, seed, search: SearchConfig):
+    """TFX's Tuner over Transform's outputs: trials train on ``train``, score on ``eval``."""
+    return tfx.components.Tuner(
+        tuner_fn="lt4rec.components.tuner_module.tuner_fn",
+        examples=transform.outputs["transformed_examples"],
+        transform_graph=transform.outputs["transform_graph"],
+        train_args=tfx.proto.TrainArgs(splits=["train"]),
+        eval_args=tfx.proto.EvalArgs(splits=["eval"]),
+        custom_config=tuner_custom_config(variant, config_json, seed, search))

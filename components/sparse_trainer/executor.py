@@ -18,7 +18,7 @@ from absl import logging
 from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 
-from lt4rec.components import common
+from lt4rec.components import common, hyperparameters
 from lt4rec.components.mask_gen.executor import apply_masks, load_theta
 from lt4rec.components.common import SPAN_PROPERTY
 from lt4rec.models.distribution import make_strategy
@@ -79,6 +79,7 @@ class Executor(base_executor.BaseExecutor):
 
     def Do(self, input_dict, output_dict, exec_properties) -> None:  # noqa: N802
         config = common.config_of(exec_properties["variant"], exec_properties.get("config_json"))
+        config = hyperparameters.tuned(config, input_dict.get("hyperparameters"))
         seed = int(exec_properties.get("seed") or 0)
         tf.keras.utils.set_random_seed(seed)
         train, evaluation, span = common.load_splits(input_dict)
@@ -95,7 +96,7 @@ class Executor(base_executor.BaseExecutor):
             metrics = evaluate_predictions(evaluation.click, evaluation.ratio, preds[CTR],
                                            preds[CVR], config.trainer.effective_view_ratio)
             _write_model(model, out.uri, config, {
-                "variant": config.variant, "warm_started": warm, "train_loss": losses,
+                "variant": config.variant, "config": config.to_dict(), "warm_started": warm, "train_loss": losses,
                 "inputs": "transformed" if input_dict.get("transform_graph") else "raw",
                 "train_spans": train.days, "train_rows": train.size, "eval": metrics,
                 "train_examples_per_s": trainer.examples_seen / max(trainer.seconds, 1e-9)},

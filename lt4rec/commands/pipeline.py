@@ -38,6 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--regenerate-masks", action="store_true",
                      help="search masks again instead of reusing the latest")
     run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--tune", type=int, metavar="TRIALS", default=0,
+                     help="run TFX's Tuner (the search of `lt4rec tune`) with TRIALS trials "
+                          "on each day before MaskGen; its best hyper-parameters configure "
+                          "MaskGen and SparseTrainer (0: no Tuner, the default)")
     run.add_argument("--blessing", help="JSON of Evaluator thresholds, e.g. "
                                         '{"min_ctr_auc": 0.6, "max_cvr_mse": 0.15}')
     run.add_argument("--beam-config", default="local",
@@ -96,11 +100,16 @@ def main(args: argparse.Namespace) -> int:
         wanted = days[-(args.days or 1):]
     blessing = BlessingConfig(**json.loads(args.blessing)) if args.blessing else BlessingConfig()
     beam = _beam_args(args)
+    tuning = None
+    if args.tune:
+        from lt4rec.models.tuning import SearchConfig  # deferred: TensorFlow, KerasTuner
+        tuning = SearchConfig(trials=args.tune)
     for day in wanted:
         print(f"== pipeline run for {day} ==", file=sys.stderr, flush=True)
         result = local_runner.run_day(args.data, args.root, day, args.variant,
                                       _config_json(args.config), args.window,
-                                      args.regenerate_masks, args.seed, blessing, beam)
+                                      args.regenerate_masks, args.seed, blessing, beam,
+                                      tuning=tuning)
         print(f"{result.day}: {result.seconds:.1f}s; serving versions: "
               f"{', '.join(result.pushed_versions) or 'none'}")
         for node, secs in result.component_seconds.items():
