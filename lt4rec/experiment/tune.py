@@ -22,7 +22,9 @@ import json
 import os
 from typing import Callable, Dict, Optional, Sequence
 
+from lt4rec.experiment.runner import make_configs
 from lt4rec.experiment.tuned import tuned_config_path
+from lt4rec.models.search_space import describe, knobs_for, overrides_from_values
 
 SEARCH_DIR = "search"
 REPORT_JSON = "tuning_report.json"
@@ -47,7 +49,6 @@ def tune_variant(config, splits, out_dir: str, trials: int, seed: int, oracle: s
                  auc_margin: float, knobs=None, say=print, detail=None) -> Dict:
     """Runs (or resumes) one variant's search; writes its best config; returns its summary."""
     from lt4rec.models import tuning  # deferred: TensorFlow, KerasTuner
-    from lt4rec.models.search_space import describe, knobs_for, overrides_from_values
 
     started_with = json.loads(json.dumps({
         "config": config.to_dict(), "seed": seed, "oracle": oracle, "auc_margin": auc_margin,
@@ -91,7 +92,6 @@ def run_tuning(data_dir: str, variants: Sequence[str], trials: int, out_dir: str
       The dict written to ``tuning_report.json``.
     """
     import lt4rec  # noqa: F401  # deferred: TF_USE_LEGACY_KERAS before TensorFlow
-    from lt4rec.experiment.runner import make_configs
     from lt4rec.models import tuning  # deferred: TensorFlow, KerasTuner
 
     configs = make_configs(variants, overrides)

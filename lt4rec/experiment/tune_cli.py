@@ -17,6 +17,9 @@ import json
 import sys
 import time
 
+from lt4rec.experiment.runner import make_configs
+from lt4rec.experiment.tune import REPORT_JSON, run_tuning
+
 DEFAULT_VARIANTS = "single_task,hard_share,sparse_weight,mmoe"
 
 
@@ -44,9 +47,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from lt4rec.experiment.runner import make_configs
-    from lt4rec.experiment.tune import REPORT_JSON, run_tuning
-
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     if args.trials < 1:
         raise ValueError(f"--trials must be >= 1. Received: {args.trials}")
