@@ -60,13 +60,14 @@ def test_first_trial_is_the_configured_variant(tmp_path):
     assert first["trainer.learning_rate"] == 0.02 and first["pruning.rounds"] == 5
 
 
+@pytest.mark.parametrize("oracle", ["random", "bayesian"])
 def test_guard_rejects_trials_that_lose_ctr_auc_and_never_picks_them(splits, tmp_path,
-                                                                      monkeypatch):
+                                                                      monkeypatch, oracle):
     calls = []
     monkeypatch.setattr(tuning, "fit_and_validate", scripted_trial(calls))
     config = make_config("single_task", {"trainer": {"learning_rate": 0.005}})
     summary = tune.tune_variant(config, splits, str(tmp_path), trials=6, seed=0,
-                                oracle="random", auc_margin=0.005, say=lambda m: None)
+                                oracle=oracle, auc_margin=0.005, say=lambda m: None)
     trials = summary["trials"]
     assert len(calls) == 6 and trials[0]["val_cvr_mse"] == 0.005  # trial 0 = defaults
     for t in trials:
