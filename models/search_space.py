@@ -64,8 +64,11 @@ class Knob:
 
 KNOBS: Tuple[Knob, ...] = (
     Knob("trainer.learning_rate", (ANY,), "float", low=3e-4, high=1e-2, log=True),
-    Knob("loss.ctr_weight", (ANY,), "float", low=0.05, high=1.0, log=True),
-    Knob("loss.cvr_weight", (ANY,), "float", low=0.5, high=4.0, log=True),
+    # a/b from 0.15 to 2 (median ~0.55): alternate mode scales each task's learning rate by
+    # its weight / the larger weight, and a CTR weight far below the CVR one starves the CTR
+    # task within the epoch budget (most such trials fail the CTR AUC guard).
+    Knob("loss.ctr_weight", (ANY,), "float", low=0.3, high=1.0, log=True),
+    Knob("loss.cvr_weight", (ANY,), "float", low=0.5, high=2.0, log=True),
     Knob("model.hidden_units", (ANY,), "scale", values=(0.5, 1.0, 2.0)),
     Knob("model.tower_units", (EXPERTS,), "scale", values=(0.5, 1.0, 2.0)),
     Knob("model.num_experts", (EXPERTS,), "choice", values=(2, 4, 8)),
