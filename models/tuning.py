@@ -85,14 +85,16 @@ def load_tuning_splits(data_dir: str, trainer: TrainerConfig, max_reject_fractio
     Raises:
       ValueError: too few days, or more than ``max_reject_fraction`` of rows rejected.
     """
-    from lt4rec.schemas.validation import format_report, validate_logs  # deferred: TFDV/pandas
+    from lt4rec.schemas.validation import format_report, rules, validate_logs  # deferred: TFDV
 
     found = [(f, d.strftime(logs.DAY_FORMAT)) for f, d in logs.find_log_files(data_dir)
              if d is not None]
     train_days, val_days, _ = split_days(sorted({d for _, d in found}), trainer)
     result = validate_logs([f for f, d in found if d in set(train_days + val_days)],
                            report_dir=quarantine_dir, use_tfdv=False)
-    if result.rows_rejected > max_reject_fraction * max(result.rows_read, 1):
+    file_level = [a for a in result.anomalies if a.code in (
+        rules.MISSING_COLUMN, rules.EXTRA_COLUMN, rules.COLUMN_ORDER, rules.EMPTY_FILE)]
+    if result.rows_rejected > max_reject_fraction * max(result.rows_read, 1) or file_level:
         raise ValueError(f"{data_dir}: {result.rows_rejected} of {result.rows_read} rows of the "
                          f"training and validation days rejected:\n" + format_report(result))
     days = result.accepted_days.astype(str)

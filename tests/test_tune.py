@@ -46,6 +46,11 @@ def test_test_days_are_never_opened(tiny_logs, tmp_path):
     assert not hasattr(got, "test")
     with pytest.raises(ValueError):  # whereas reading every day fails on it
         load_dataset(str(logs), TrainerConfig())
+    first_day = sorted(d for d in os.listdir(logs) if d[0].isdigit())[0]
+    for name in os.listdir(logs / first_day):  # a broken training day is an error
+        (logs / first_day / name).write_text("not,a,log\n1,2,3\n")
+    with pytest.raises(ValueError, match="rejected"):
+        tuning.load_tuning_splits(str(logs), TrainerConfig())
 
 
 def test_first_trial_is_the_configured_variant(tmp_path):
