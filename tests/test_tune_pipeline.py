@@ -82,3 +82,16 @@ def test_tuner_fn_searches_and_its_best_values_configure_the_components(tiny_log
     assert tuned == apply_values(base, values)
     assert tuned.trainer.learning_rate == values["trainer.learning_rate"]
     assert hyperparameters.tuned(base, []) == base
+
+
+def test_kubeflow_spec_carries_the_tuner_and_its_channel(tmp_path):
+    from lt4rec.pipeline.kubeflow_runner import compile_kubeflow
+    out = compile_kubeflow(str(tmp_path / "lt4rec.json"), "registry.example/lt4rec:1",
+                           "gs://b/root", "gs://b/logs", "gs://b/serving",
+                           tuning=SearchConfig(trials=4))
+    spec = json.loads(open(out).read())
+    tasks = spec.get("pipelineSpec", spec)["root"]["dag"]["tasks"]
+    assert "Tuner" in tasks
+    for consumer in ("MaskGen", "SparseTrainer"):
+        channel = tasks[consumer]["inputs"]["artifacts"]["hyperparameters"]
+        assert channel["taskOutputArtifact"]["producerTask"] == "Tuner"

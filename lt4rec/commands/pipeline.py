@@ -60,6 +60,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     comp.add_argument("--serving-root", default="gs://YOUR_BUCKET/lt4rec/serving")
     comp.add_argument("--variant", default="sparse_weight")
     comp.add_argument("--config", help="JSON file of model config overrides")
+    comp.add_argument("--tune", type=int, metavar="TRIALS", default=0,
+                      help="include TFX's Tuner with TRIALS trials (0: no Tuner)")
     comp.add_argument("--beam-config",
                       help="Beam config file or template name: dataflow, flink, spark")
     comp.add_argument("--beam-arg", action="append", default=[],
@@ -79,12 +81,20 @@ def _beam_args(args) -> list:
     return (load_beam_args(args.beam_config) if args.beam_config else []) + args.beam_arg
 
 
+def _tuning(trials: int):
+    """The Tuner's search settings for ``--tune TRIALS`` (None for 0: no Tuner)."""
+    if not trials:
+        return None
+    from lt4rec.models.tuning import SearchConfig  # deferred: TensorFlow, KerasTuner
+    return SearchConfig(trials=trials)
+
+
 def main(args: argparse.Namespace) -> int:
     if args.pipeline_command == "compile":
         from lt4rec.pipeline.kubeflow_runner import compile_kubeflow
         out = compile_kubeflow(args.out, args.image, args.pipeline_root, args.data,
                                args.serving_root, args.variant, _config_json(args.config),
-                               _beam_args(args))
+                               _beam_args(args), tuning=_tuning(args.tune))
         print(f"wrote Kubeflow Pipelines v2 spec {out}")
         return 0
     from lt4rec.pipeline import local_runner
@@ -100,10 +110,7 @@ def main(args: argparse.Namespace) -> int:
         wanted = days[-(args.days or 1):]
     blessing = BlessingConfig(**json.loads(args.blessing)) if args.blessing else BlessingConfig()
     beam = _beam_args(args)
-    tuning = None
-    if args.tune:
-        from lt4rec.models.tuning import SearchConfig  # deferred: TensorFlow, KerasTuner
-        tuning = SearchConfig(trials=args.tune)
+    tuning = _tuning(args.tune)
     for day in wanted:
         print(f"== pipeline run for {day} ==", file=sys.stderr, flush=True)
         result = local_runner.run_day(args.data, args.root, day, args.variant,
