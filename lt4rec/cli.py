@@ -31,6 +31,8 @@ SUBCOMMANDS = {
                    "train every variant x seed on the same splits; Table 2/3 reports and plots"),
     "study": ("lt4rec.experiment.study_cli",
               "a regime study: variants x seeds along ladders of simulated worlds"),
+    "tune": ("lt4rec.experiment.tune_cli",
+             "tune every variant with the same trial budget on the validation days (KerasTuner)"),
     "adapt": ("lt4rec.adapt.cli",
               "map a public dataset onto the log contract through a mapping file"),
     "bench": ("lt4rec.bench.cli",

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Mapping, Optional, Tuple
 
 from lt4rec.models.config import LT4RecConfig, make_config
 from lt4rec.schemas.contract import SCHEMA_PATH
+
+if TYPE_CHECKING:  # models.tuning imports TensorFlow and KerasTuner
+    from lt4rec.models.tuning import SearchConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,6 +44,8 @@ class TrainingSettings:
         evaluation always uses the day's own eval split.
       regenerate_masks: search masks again instead of reusing the latest ones.
       blessing: Evaluator thresholds.
+      tuning: run TFX's Tuner with these search settings before MaskGen; its best
+        hyper-parameters overlay the config of MaskGen and SparseTrainer (None: no Tuner).
     """
     variant: str = "sparse_weight"
     model_overrides: Optional[Mapping] = None
@@ -48,6 +53,7 @@ class TrainingSettings:
     window_days: int = 1
     regenerate_masks: bool = False
     blessing: BlessingConfig = BlessingConfig()
+    tuning: Optional["SearchConfig"] = None
 
     def __post_init__(self):
         if self.window_days < 1:

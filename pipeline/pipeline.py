@@ -5,6 +5,8 @@
       -> AnomalyGate (stops the run on any anomaly)
       -> Transform (models/preprocess.py: ids, padded list ids, buckets; its graph is put in
          front of the exported models, which take raw records)
+      [-> Tuner (optional, ``tuning``: TFX's Tuner running components/tuner_module.py, the
+          search of ``lt4rec tune``; its best hyper-parameters feed MaskGen and SparseTrainer)]
       -> MaskGen (Algorithm 1 once; later days reuse the latest compatible Masks)
       -> SparseTrainer (joint training through the masks; warm start from the last blessed
          model of an earlier day) -> Evaluator (TFMA, thresholds vs that model)
@@ -26,6 +28,7 @@ from lt4rec.components.log_example_gen import LogExampleGen
 from lt4rec.components.mask_gen import MaskGen
 from lt4rec.components.resolvers import LatestArtifactBeforeSpan, LatestBlessedModelBeforeSpan
 from lt4rec.components.sparse_trainer import SparseTrainer
+from lt4rec.components.tuner_module import custom_config as tuner_custom_config
 from lt4rec.models.preprocess import transform_custom_config
 from lt4rec.pipeline.config import PipelineConfig, TrainingSettings
 from lt4rec.pipeline.eval_config import eval_config
@@ -107,6 +110,12 @@ def _training_components(example_gen, schema_gen, gate, serving_root: str,
         model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
     ).with_id("latest_blessed_model_resolver")
     out.append(latest_blessed)
+    tuned = {}
+    if training.tuning is not None:
+        tuner = _tuner(transform, training.variant, training.config_json, training.seed,
+                       training.tuning)
+        tuned = {"hyperparameters": tuner.outputs["best_hyperparameters"]}
+        out.append(tuner)
     masks = None
     if config.model.is_sparse:
         masks_strategy, masks_config = ((tfx.dsl.experimental.LatestArtifactStrategy, {})
@@ -117,12 +126,12 @@ def _training_components(example_gen, schema_gen, gate, serving_root: str,
             masks=tfx.dsl.Channel(type=Masks)).with_id("latest_masks_resolver")
         mask_gen = MaskGen(examples=training_examples, regenerate=training.regenerate_masks,
                            previous_masks=latest_masks.outputs["masks"], **model_properties,
-                           **transformed)
+                           **transformed, **tuned)
         masks = mask_gen.outputs["masks"]
         out += [latest_masks, mask_gen]
     trainer = SparseTrainer(examples=training_examples, masks=masks,
                             base_model=latest_blessed.outputs["model"], **model_properties,
-                            **transformed)
+                            **transformed, **tuned)
     evaluator = tfx.components.Evaluator(
         examples=example_gen.outputs["examples"], model=trainer.outputs["model"],
         baseline_model=latest_blessed.outputs["model"], eval_config=eval_config(training.blessing),
@@ -130,3 +139,14 @@ def _training_components(example_gen, schema_gen, gate, serving_root: str,
     pusher = DualPusher(model=trainer.outputs["model"],
                         model_blessing=evaluator.outputs["blessing"], serving_root=serving_root)
     return out + [trainer, evaluator, pusher]
+
+
+def _tuner(transform, variant, config_json, seed, search: SearchConfig):
+    """TFX's Tuner over Transform's outputs: trials train on ``train``, score on ``eval``."""
+    return tfx.components.Tuner(
+        tuner_fn="lt4rec.components.tuner_module.tuner_fn",
+        examples=transform.outputs["transformed_examples"],
+        transform_graph=transform.outputs["transform_graph"],
+        train_args=tfx.proto.TrainArgs(splits=["train"]),
+        eval_args=tfx.proto.EvalArgs(splits=["eval"]),
+        custom_config=tuner_custom_config(variant, config_json, seed, search))

@@ -21,7 +21,9 @@ class MaskGenSpec(ComponentSpec):
                                                        optional=True),
               "transform_graph": ChannelParameter(type=standard_artifacts.TransformGraph,
                                                   optional=True),
-              "previous_masks": ChannelParameter(type=Masks, optional=True)}
+              "previous_masks": ChannelParameter(type=Masks, optional=True),
+              "hyperparameters": ChannelParameter(type=standard_artifacts.HyperParameters,
+                                                  optional=True)}
     OUTPUTS = {"masks": ChannelParameter(type=Masks)}
 
 
@@ -34,6 +36,9 @@ class MaskGen(base_component.BaseComponent):
         are read instead and ``examples`` only gives the spans.
       variant, config_json: the model config (``models.config.make_config``).
       previous_masks: the last Masks artifact; reused when compatible unless ``regenerate``.
+      hyperparameters: TFX Tuner's ``best_hyperparameters``, overlaid on the config
+        (``components.hyperparameters``); previous masks are then reused only when they were
+        searched with exactly the tuned config.
     """
     SPEC_CLASS = MaskGenSpec
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
@@ -42,8 +47,10 @@ class MaskGen(base_component.BaseComponent):
                  config_json: Optional[str] = None, seed: int = 0, regenerate: bool = False,
                  previous_masks: Optional[types.BaseChannel] = None,
                  transformed_examples: Optional[types.BaseChannel] = None,
-                 transform_graph: Optional[types.BaseChannel] = None):
+                 transform_graph: Optional[types.BaseChannel] = None,
+                 hyperparameters: Optional[types.BaseChannel] = None):
         super().__init__(spec=MaskGenSpec(
+            hyperparameters=hyperparameters,
             examples=examples, transformed_examples=transformed_examples,
             transform_graph=transform_graph, variant=variant, config_json=config_json, seed=seed,
             regenerate=int(regenerate), previous_masks=previous_masks,

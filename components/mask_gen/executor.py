@@ -15,7 +15,7 @@ from absl import logging
 from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 
-from lt4rec.components import common
+from lt4rec.components import common, hyperparameters
 from lt4rec.components.common import SPAN_PROPERTY
 from lt4rec.models import artifacts, lottery, plots
 from lt4rec.models.distribution import make_strategy
@@ -56,12 +56,17 @@ def apply_masks(model, masks_dir: str) -> None:
     artifacts.load_task_masks(masks_dir, model.masked_layers, TASK_NAMES)
 
 
-def reusable(masks_dir: str, config) -> bool:
+def reusable(masks_dir: str, config, same_config: bool = False) -> bool:
+    """Whether the masks under ``masks_dir`` fit ``config`` (same features and architecture;
+    with ``same_config``, searched with exactly ``config``, e.g. tuned mask-search knobs)."""
     path = os.path.join(masks_dir, CONFIG_FILE)
     if not os.path.exists(path):
         return False
     with open(path, encoding="utf-8") as fh:
-        return json.load(fh)["fingerprint"] == common.model_fingerprint(config)
+        stored = json.load(fh)
+    if same_config and stored["config"] != json.loads(json.dumps(config.to_dict())):
+        return False
+    return stored["fingerprint"] == common.model_fingerprint(config)
 
 
 class Executor(base_executor.BaseExecutor):
@@ -69,12 +74,14 @@ class Executor(base_executor.BaseExecutor):
 
     def Do(self, input_dict, output_dict, exec_properties) -> None:  # noqa: N802
         config = common.config_of(exec_properties["variant"], exec_properties.get("config_json"))
+        tuned = input_dict.get("hyperparameters") or []
+        config = hyperparameters.tuned(config, tuned)
         out = artifact_utils.get_single_instance(output_dict["masks"])
         span = max(a.get_int_custom_property(SPAN_PROPERTY) for a in input_dict["examples"])
         out.set_int_custom_property(SPAN_PROPERTY, span)
         previous = input_dict.get("previous_masks") or []
-        if previous and not exec_properties.get("regenerate") and reusable(previous[-1].uri,
-                                                                            config):
+        if previous and not exec_properties.get("regenerate") and reusable(
+                previous[-1].uri, config, same_config=bool(tuned)):
             logging.info("MaskGen: reusing masks of %s", previous[-1].uri)
             shutil.copytree(previous[-1].uri, out.uri, dirs_exist_ok=True)
             out.set_int_custom_property("reused", 1)

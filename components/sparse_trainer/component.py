@@ -21,7 +21,9 @@ class SparseTrainerSpec(ComponentSpec):
               "transform_graph": ChannelParameter(type=standard_artifacts.TransformGraph,
                                                   optional=True),
               "masks": ChannelParameter(type=Masks, optional=True),
-              "base_model": ChannelParameter(type=standard_artifacts.Model, optional=True)}
+              "base_model": ChannelParameter(type=standard_artifacts.Model, optional=True),
+              "hyperparameters": ChannelParameter(type=standard_artifacts.HyperParameters,
+                                                  optional=True)}
     OUTPUTS = {"model": ChannelParameter(type=standard_artifacts.Model)}
 
 
@@ -35,6 +37,8 @@ class SparseTrainer(base_component.BaseComponent):
       variant, config_json, seed: the model config and random seed.
       masks: MaskGen's output (sparse variants).
       base_model: the last blessed model, warm-started from when its shape matches.
+      hyperparameters: TFX Tuner's ``best_hyperparameters``, overlaid on the config
+        (``components.hyperparameters``).
     """
     SPEC_CLASS = SparseTrainerSpec
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
@@ -44,8 +48,10 @@ class SparseTrainer(base_component.BaseComponent):
                  masks: Optional[types.BaseChannel] = None,
                  base_model: Optional[types.BaseChannel] = None,
                  transformed_examples: Optional[types.BaseChannel] = None,
-                 transform_graph: Optional[types.BaseChannel] = None):
+                 transform_graph: Optional[types.BaseChannel] = None,
+                 hyperparameters: Optional[types.BaseChannel] = None):
         super().__init__(spec=SparseTrainerSpec(
+            hyperparameters=hyperparameters,
             examples=examples, transformed_examples=transformed_examples,
             transform_graph=transform_graph, variant=variant, config_json=config_json, seed=seed, masks=masks,
             base_model=base_model, model=types.Channel(type=standard_artifacts.Model)))

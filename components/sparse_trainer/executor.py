@@ -18,7 +18,7 @@ from absl import logging
 from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 
-from lt4rec.components import common
+from lt4rec.components import common, hyperparameters
 from lt4rec.components.mask_gen.executor import apply_masks, load_theta
 from lt4rec.components.common import SPAN_PROPERTY
 from lt4rec.models import recipe
@@ -76,6 +76,7 @@ class Executor(base_executor.BaseExecutor):
 
     def Do(self, input_dict, output_dict, exec_properties) -> None:  # noqa: N802
         config = common.config_of(exec_properties["variant"], exec_properties.get("config_json"))
+        config = hyperparameters.tuned(config, input_dict.get("hyperparameters"))
         seed = int(exec_properties.get("seed") or 0)
         tf.keras.utils.set_random_seed(seed)
         train, evaluation, span = common.load_splits(input_dict)
@@ -87,7 +88,7 @@ class Executor(base_executor.BaseExecutor):
                                         progress=logging.info, label="SparseTrainer")
             metrics, _ = recipe.split_metrics(model, evaluation, config)
             _write_model(model, out.uri, config, dict(
-                {"variant": config.variant, "warm_started": warm,
+                {"variant": config.variant, "config": config.to_dict(), "warm_started": warm,
                  "inputs": "transformed" if input_dict.get("transform_graph") else "raw",
                  "train_spans": train.days, "train_rows": train.size, "eval": metrics},
                 **fitted), common.transform_output(input_dict))

@@ -42,6 +42,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--regenerate-masks", action="store_true",
                      help="search masks again instead of reusing the latest")
     run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--tune", type=int, metavar="TRIALS", default=0,
+                     help="run TFX's Tuner (the search of `lt4rec tune`) with TRIALS trials "
+                          "on each day before MaskGen; its best hyper-parameters configure "
+                          "MaskGen and SparseTrainer (0: no Tuner, the default)")
     run.add_argument("--blessing", help="JSON of Evaluator thresholds, e.g. "
                                         '{"min_ctr_auc": 0.6, "max_cvr_mse": 0.15}')
     run.add_argument("--beam-config", default="local",
@@ -60,6 +64,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     comp.add_argument("--serving-root", default="gs://YOUR_BUCKET/lt4rec/serving")
     comp.add_argument("--variant", default="sparse_weight")
     comp.add_argument("--config", help="JSON file of model config overrides")
+    comp.add_argument("--tune", type=int, metavar="TRIALS", default=0,
+                      help="include TFX's Tuner with TRIALS trials (0: no Tuner)")
     comp.add_argument("--beam-config",
                       help="Beam config file or template name: dataflow, flink, spark")
     comp.add_argument("--beam-arg", action="append", default=[],
@@ -74,11 +80,20 @@ def _training(args: argparse.Namespace) -> TrainingSettings:
         variant=args.variant, model_overrides=load_overrides(args.config),
         seed=getattr(args, "seed", 0), window_days=getattr(args, "window", 1),
         regenerate_masks=getattr(args, "regenerate_masks", False),
-        blessing=BlessingConfig(**json.loads(blessing)) if blessing else BlessingConfig())
+        blessing=BlessingConfig(**json.loads(blessing)) if blessing else BlessingConfig(),
+        tuning=_tuning(getattr(args, "tune", 0)))
 
 
 def _beam_args(args) -> list:
     return (load_beam_args(args.beam_config) if args.beam_config else []) + args.beam_arg
+
+
+def _tuning(trials: int):
+    """The Tuner's search settings for ``--tune TRIALS`` (None for 0: no Tuner)."""
+    if not trials:
+        return None
+    from lt4rec.models.tuning import SearchConfig  # deferred: TensorFlow, KerasTuner
+    return SearchConfig(trials=trials)
 
 
 def main(args: argparse.Namespace) -> int:

@@ -43,6 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="experiment directory (runs/ + reports)")
     parser.add_argument("--config", help="JSON of config overrides applied to every variant, "
                                          'e.g. {"trainer": {"test_days": 4, "epochs": 2}}')
+    parser.add_argument("--tuned-dir",
+                        help="`lt4rec tune` output: each variant with a tuned config there "
+                             "(DIR/configs/VARIANT.json) trains with it, over --config")
     parser.add_argument("--top-k", default="1,3",
                         help="k values of the offline Table 3 (1,3)")
     parser.add_argument("--rank-exponents", type=_floats, default=(1.0, 1.0, 1.0),
@@ -78,13 +81,14 @@ def main(args: argparse.Namespace) -> int:
         with open(args.config, encoding="utf-8") as fh:
             overrides = json.load(fh)
         overrides.pop("variant", None)
-    make_configs(variants, overrides)  # fail fast on a bad variant or setting
+    make_configs(variants, overrides, args.tuned_dir)  # fail fast on a bad variant or setting
     say = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
     started = time.perf_counter()
     if not args.report_only:
         run_experiment(args.data, variants, seeds, args.out, overrides, say=say,
                        detail=None if args.quiet else (lambda m: say("    " + m)),
-                       max_reject_fraction=args.max_reject_fraction)
+                       max_reject_fraction=args.max_reject_fraction,
+                       tuned_dir=args.tuned_dir)
     command = "lt4rec experiment " + " ".join(shlex.quote(a) for a in sys.argv[2:]) \
         if len(sys.argv) > 2 and sys.argv[1] == "experiment" else \
         f"lt4rec experiment --data {args.data} --variants {','.join(variants)} --seeds " \
@@ -92,6 +96,9 @@ def main(args: argparse.Namespace) -> int:
     notes = list(args.note)
     if overrides:
         notes.append(f"config overrides for every variant: `{json.dumps(overrides)}`")
+    if args.tuned_dir:
+        notes.append(f"tuned configs from {args.tuned_dir} (`lt4rec tune`, equal trial budget "
+                     f"per variant); report.json `tuned_configs` says which variant used one")
     report = write_reports(args.out, variants, seeds, command, args.data, ks,
                            args.rank_exponents, notes)
     say(f"wrote {args.out}/report.md, report.json and {len(report['figures'])} figures "

@@ -112,6 +112,15 @@ def _resolution(predictions: Dict, runs: Dict) -> Dict:
     return out
 
 
+def _tuned_configs(out_dir: str) -> Dict:
+    """variant -> the tuned config file its runs used (None: its configured defaults)."""
+    path = os.path.join(out_dir, runner.TUNED_FILE)
+    if not os.path.isfile(path):
+        return {}
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
 def build_report(out_dir: str, variants: Sequence[str], seeds: Sequence[int], command: str,
                  data_dir: str, ks: Sequence[int] = (1, 3),
                  exponents=(1.0, 1.0, 1.0), notes: Optional[List[str]] = None) -> Dict:
@@ -146,6 +155,7 @@ def build_report(out_dir: str, variants: Sequence[str], seeds: Sequence[int], co
         "diagnostics": diag,
         "departures_from_papers": {v: d["departures_from_papers"] for v, d in diag.items()
                                    if d["departures_from_papers"]},
+        "tuned_configs": _tuned_configs(out_dir),
         "notes": notes or [],
         "written": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }

@@ -23,6 +23,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 from lt4rec.models.artifacts import METRICS_FILE
 from lt4rec.models.config import make_config
+from lt4rec.experiment.tuned import TUNED_FILE, variant_overrides
 
 RUNS_DIR = "runs"
 DATA_FILE = "data.json"
@@ -60,14 +61,20 @@ def check_same_config(path: str, config) -> None:
                          f"differ); use another --out or delete that run")
 
 
-def make_configs(variants: Sequence[str], overrides: Optional[Dict] = None) -> Dict:
+def make_configs(variants: Sequence[str], overrides: Optional[Dict] = None,
+                 tuned_dir: Optional[str] = None) -> Dict:
     """variant -> LT4RecConfig; raises ValueError on an unknown variant or when the variants'
-    day splits differ (every variant must be compared on the same splits)."""
+    day splits differ (every variant must be compared on the same splits).
+
+    With ``tuned_dir`` (``lt4rec tune``'s output), a variant with a tuned config file there
+    gets its tuned knobs over ``overrides`` (``experiment.tuned``).
+    """
     if not variants:
         raise ValueError("no variants given")
     if len(set(variants)) != len(variants):
         raise ValueError(f"variants listed twice: {list(variants)}")
-    configs = {v: make_config(v, overrides) for v in variants}
+    per_variant, _ = variant_overrides(variants, overrides, tuned_dir)
+    configs = {v: make_config(v, per_variant[v]) for v in variants}
     splits = {(c.trainer.validation_days, c.trainer.test_days) for c in configs.values()}
     if len(splits) > 1:
         raise ValueError(f"variants disagree on validation/test days: {splits}")
@@ -95,7 +102,8 @@ def run_experiment(data_dir: str, variants: Sequence[str], seeds: Sequence[int],
                    overrides: Optional[Dict] = None,
                    say: Callable[[str], None] = print,
                    detail: Optional[Callable[[str], None]] = None,
-                   max_reject_fraction: float = 0.0) -> List[str]:
+                   max_reject_fraction: float = 0.0,
+                   tuned_dir: Optional[str] = None) -> List[str]:
     """Trains each (seed, variant) not yet finished under ``out_dir``; returns all run dirs.
 
     The logs are validated and split once (``models.data.load_dataset``) and, when every
@@ -104,8 +112,13 @@ def run_experiment(data_dir: str, variants: Sequence[str], seeds: Sequence[int],
     Args:
       say: receives one progress line per run (variant, seed, elapsed, ETA).
       detail: receives train_variant's own progress lines (None: dropped).
+      tuned_dir: ``lt4rec tune``'s output; variants with a tuned config there train with it
+        (which ones is written to OUT/tuned_configs.json, and so to report.json).
     """
-    configs = make_configs(variants, overrides)
+    configs = make_configs(variants, overrides, tuned_dir)
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, TUNED_FILE), "w", encoding="utf-8") as fh:
+        json.dump(variant_overrides(variants, overrides, tuned_dir)[1], fh, indent=2)
     plan = [(v, s) for s in seeds for v in variants]
     for v, s in plan:
         check_same_config(run_dir(out_dir, v, s), configs[v])
