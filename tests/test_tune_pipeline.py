@@ -18,10 +18,18 @@ from lt4rec.components.tuner_module import custom_config, tuner_fn  # noqa: E402
 from lt4rec.models.config import make_config  # noqa: E402
 from lt4rec.models.search_space import apply_values  # noqa: E402
 from lt4rec.models.tuning import SearchConfig  # noqa: E402
+from lt4rec.pipeline.config import PipelineConfig, TrainingSettings  # noqa: E402
+from lt4rec.pipeline.kubeflow_runner import compile_kubeflow, image_config  # noqa: E402
 from lt4rec.pipeline.pipeline import create_pipeline  # noqa: E402
 from lt4rec.schemas import logs  # noqa: E402
 from lt4rec.schemas.examples import encode_rows  # noqa: E402
 from lt4rec.schemas.validation import validate_logs  # noqa: E402
+
+
+def _config(tmp_path, tuning=None) -> PipelineConfig:
+    return PipelineConfig(pipeline_root=str(tmp_path), data_root=str(tmp_path),
+                          serving_root=str(tmp_path / "s"), pipeline_name="p",
+                          training=TrainingSettings(variant="sparse_weight", tuning=tuning))
 
 
 def _by_id(pipe):
@@ -29,8 +37,7 @@ def _by_id(pipe):
 
 
 def test_tuner_feeds_mask_gen_and_sparse_trainer(tmp_path):
-    pipe = create_pipeline("p", str(tmp_path), str(tmp_path), serving_root=str(tmp_path / "s"),
-                           variant="sparse_weight", tuning=SearchConfig(trials=3))
+    pipe = create_pipeline(_config(tmp_path, SearchConfig(trials=3)))
     parts = _by_id(pipe)
     best = parts["Tuner"].outputs["best_hyperparameters"]
     assert parts["MaskGen"].inputs["hyperparameters"] is best
@@ -41,8 +48,7 @@ def test_tuner_feeds_mask_gen_and_sparse_trainer(tmp_path):
 
 
 def test_default_pipeline_has_no_tuner(tmp_path):
-    parts = _by_id(create_pipeline("p", str(tmp_path), str(tmp_path),
-                                   serving_root=str(tmp_path / "s"), variant="sparse_weight"))
+    parts = _by_id(create_pipeline(_config(tmp_path)))
     assert "Tuner" not in parts
     assert parts["MaskGen"].inputs.get("hyperparameters") is None
     assert parts["SparseTrainer"].inputs.get("hyperparameters") is None
@@ -85,10 +91,11 @@ def test_tuner_fn_searches_and_its_best_values_configure_the_components(tiny_log
 
 
 def test_kubeflow_spec_carries_the_tuner_and_its_channel(tmp_path):
-    from lt4rec.pipeline.kubeflow_runner import compile_kubeflow
+    config = PipelineConfig(pipeline_root="gs://b/root", data_root="gs://b/logs",
+                            serving_root="gs://b/serving",
+                            training=TrainingSettings(tuning=SearchConfig(trials=4)))
     out = compile_kubeflow(str(tmp_path / "lt4rec.json"), "registry.example/lt4rec:1",
-                           "gs://b/root", "gs://b/logs", "gs://b/serving",
-                           tuning=SearchConfig(trials=4))
+                           image_config(config))
     spec = json.loads(open(out).read())
     tasks = spec.get("pipelineSpec", spec)["root"]["dag"]["tasks"]
     assert "Tuner" in tasks
