@@ -5,9 +5,10 @@
 3. Warm start: when a ``base_model`` (the last pushed model) was trained with the same
    features and architecture, load its weights (then re-apply the current masks).
 4. Train and score with ``models.recipe`` (what ``lt4rec train`` runs after its mask search)
-   on Transform's outputs when given (else raw examples), score the ``eval`` split, export ``pctr/``, ``pcvr/`` and the combined model at
-   ``Format-Serving/`` (what TFX's Evaluator and Pusher look for) with the Transform graph in
-   front (they take raw records), and save the weights for tomorrow's warm start.
+   on Transform's outputs when given (else raw examples), score the ``eval`` split, export
+   ``pctr/``, ``pcvr/`` and the combined model at ``Format-Serving/`` (what TFX's Evaluator
+   and Pusher look for) with the Transform graph in front (they take raw records), and save
+   the weights for tomorrow's warm start.
 """
 
 import json

@@ -48,8 +48,8 @@ def _import_tfx() -> float:
     started = time.perf_counter()
     from tfx import v1 as tfx  # noqa: F401
 
-    import lt4rec.components.log_example_gen  # noqa: F401  # deferred: this benchmark times the TFX import
-    import lt4rec.pipeline.local_runner  # noqa: F401  # deferred: this benchmark times the TFX import
+    import lt4rec.components.log_example_gen  # noqa: F401  # deferred: timed TFX import
+    import lt4rec.pipeline.local_runner  # noqa: F401  # deferred: timed TFX import
     return 0.0 if already else time.perf_counter() - started
 
 

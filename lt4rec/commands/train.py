@@ -4,8 +4,8 @@ Runs lt4rec.models.run.train_variant (as `lt4rec experiment` does for each run):
 are split by day (last day = test, the day before = validation, the rest = train); sparse
 variants run Algorithm 1 (warm-up -> per-task pruning rounds with rewinding -> automatic round
 pick) before joint training, which follows lt4rec.models.recipe, the same recipe as the TFX
-pipeline's SparseTrainer. Variants: single_task, hard_share, sparse_weight, sparse_neuron, mmoe, esmm,
-and tuning presets (sparse_weight_balance, _conflict, _multiview, _big). Writes OUT/metrics.json
+pipeline's SparseTrainer. Variants: single_task, hard_share, sparse_weight, sparse_neuron, mmoe,
+esmm, and tuning presets (sparse_weight_balance, _conflict, _multiview, _big). Writes OUT/metrics.json
 (CTR AUC, CVR MSE, CTCVR AUC per split; mask search; mask statistics; export sizes and FLOPs),
 OUT/export/{pctr,pcvr,combined}/ SavedModels, and pruning/mask PNGs for sparse variants.
 """
