@@ -64,8 +64,9 @@ def main(args: argparse.Namespace) -> int:
                         detail=None if args.quiet else (lambda m: say("    " + m)),
                         max_reject_fraction=args.max_reject_fraction)
     for variant, info in report["variants"].items():
+        rel = info["best_vs_defaults_val_cvr_mse_rel"]
         say(f"{variant}: best trial {info['best_trial']} of {info['completed']}, validation "
-            f"CVR MSE {info['best_vs_defaults_val_cvr_mse_rel']:+.2%} vs defaults -> "
-            f"{info['config_file']}")
+            f"CVR MSE {'n/a (defaults trial failed)' if rel is None else f'{rel:+.2%}'} vs "
+            f"defaults -> {info['config_file']}")
     say(f"wrote {args.out}/{REPORT_JSON} ({time.perf_counter() - started:.0f} s)")
     return 0
