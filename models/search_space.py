@@ -177,6 +177,8 @@ def overrides_from_values(config: LT4RecConfig, values: Dict[str, Any]) -> Dict[
         if not exists:
             raise ValueError(f"hyper-parameter {name!r} names no config field of this version; "
                              f"known knobs: {sorted(by_name)}")
+        if current is None and knob.none_default_from and value == _default(config, knob):
+            continue  # the field's "same as none_default_from" default: keep it None
         if knob.kind == "scale":
             value = [max(1, int(round(u * float(value)))) for u in current]
         section, _, field = knob.path.partition(".")
