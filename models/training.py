@@ -55,9 +55,10 @@ class Trainer:
         weights = [task.loss_weight for task in self.tasks]
         if self.mode == "alternate":
             top = max(max(weights), 1e-12)
-            self.optimizers = [tf.keras.optimizers.Adam(lr * w / top) for w in weights]
+            self._learning_rates = [lr * w / top for w in weights]
         else:
-            self.optimizers = [tf.keras.optimizers.Adam(lr)]
+            self._learning_rates = [lr]
+        self.optimizers = [tf.keras.optimizers.Adam(rate) for rate in self._learning_rates]
         self._click = tf.constant(split.click)
         self._ratio = tf.constant(split.ratio)
         self._steps = {}
@@ -66,9 +67,6 @@ class Trainer:
         self._shared_positions = [i for i, v in enumerate(model.trainable_variables)
                                   if id(v) in shared]
         self.shared_gradients: Dict[str, Dict[str, float]] = {}
-        # get_value: under a tf.distribute strategy learning_rate is a MirroredVariable
-        self._learning_rates = [float(tf.keras.backend.get_value(o.learning_rate))
-                                for o in self.optimizers]
 
     # --- losses ----------------------------------------------------------------------
     def _gather(self, idx):

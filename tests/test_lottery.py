@@ -78,7 +78,8 @@ def test_search_rounds_follow_schedule_rewind_theta_and_read_only_validation(tin
         np.testing.assert_array_equal(
             [l.task_mask(task) for l in model.masked_layers][0], result.masks(task)[0])
         moved = [rnd.movement for rnd in result.rounds[task]]
-        assert all(0.0 < m["snet"] < 1.0 and 0.0 < m["all"] for m in moved)
+        # every round trains from theta, so every round moved sNET (and the net) off theta
+        assert all(m["snet"] > 0.0 and m["all"] > 0.0 for m in moved)
     # rewound: every non-mask weight equals theta
     for w, theta, v in zip(model.get_weights(), result.theta, model.weights):
         if "masks" not in v.name:

@@ -8,8 +8,8 @@
   one line per variant (seed 0 solid, other seeds faint);
 * ``test_metrics.png``: test CVR MSE and CTR AUC per variant, mean ± std over seeds;
 * ``sharing_VARIANT.png``: per sNET layer, the Jaccard of the two masks and each task's
-  task-only fraction of its kept weights; per pruning round, sNET's movement from theta
-  (``diagnostics``);
+  task-only fraction of its kept weights; per pruning round, sNET's movement from theta and
+  the Jaccard of the tasks' masks at that round's sparsity (``diagnostics``);
 * ``gradient_balance.png``: CTR:CVR ratios of steps, summed shared-gradient norms and summed
   learning rates during final training, per variant.
 """
@@ -140,7 +140,7 @@ def _mean_std(summary) -> tuple:
 
 def sharing_and_movement(diag: Dict, path: str, variant: str) -> str:
     """Per sNET layer: Jaccard and task-only fractions; per round: movement from theta."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), squeeze=False)
+    fig, axes = plt.subplots(1, 3, figsize=(16, 3.8), squeeze=False)
     layers = diag["mask_sharing"]
     keys = (("jaccard", "Jaccard(CTR, CVR)"), ("ctr_only_of_kept", "CTR-only / CTR kept"),
             ("cvr_only_of_kept", "CVR-only / CVR kept"))
@@ -152,9 +152,24 @@ def sharing_and_movement(diag: Dict, path: str, variant: str) -> str:
         means, stds = zip(*[_mean_std(r["snet"]) for r in rounds])
         ax.errorbar(range(len(rounds)), means, yerr=stds, marker="o", capsize=3,
                     label=task.upper())
+    ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_xlabel("pruning round")
     ax.set_ylabel("||w - θ|| / ||θ|| over sNET kernels")
     ax.set_title("how far each round moved sNET from θ", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax = axes[0][2]
+    overlap = diag.get("round_overlap") or []
+    if overlap:
+        xs = [r["sparsity"] for r in overlap]
+        means, stds = zip(*[_mean_std(r["jaccard"]) for r in overlap])
+        ax.errorbar(xs, means, yerr=stds, marker="o", capsize=3, label="CTR vs CVR masks")
+        ax.plot(xs, [r["jaccard_if_independent"] or 0.0 for r in overlap], "k--",
+                label="independent masks")
+    ax.set_xlabel("sparsity of the round's masks")
+    ax.set_ylabel("Jaccard(CTR, CVR)")
+    ax.set_ylim(0, 1.05)
+    ax.set_title("the tasks' masks round by round (equal sparsity)", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.suptitle(f"{variant}: do the tasks find different sub-networks?")
