@@ -3,6 +3,8 @@
     LogExampleGen (one day's span, validated rows -> typed tf.Examples, train/eval split)
       -> StatisticsGen -> ExampleValidator (against ImportSchemaGen(schemas/log_schema.pbtxt))
       -> AnomalyGate (stops the run on any anomaly)
+      -> DriftGate (stops the run on drift from the last accepted day's statistics beyond the
+         schema's drift_comparator thresholds, unless accepted: pipeline/drift.py)
       -> Transform (models/preprocess.py: ids, padded list ids, buckets; its graph is put in
          front of the exported models, which take raw records)
       -> MaskGen (Algorithm 1 once; later days reuse the latest compatible Masks)
@@ -29,6 +31,7 @@ from lt4rec.components.resolvers import LatestArtifactBeforeSpan, LatestBlessedM
 from lt4rec.components.sparse_trainer import SparseTrainer
 from lt4rec.models.config import make_config
 from lt4rec.models.preprocess import transform_custom_config
+from lt4rec.pipeline.drift import drift_gate_components
 from lt4rec.pipeline.eval_config import BlessingConfig, eval_config
 from lt4rec.schemas.contract import SCHEMA_PATH
 
@@ -41,7 +44,8 @@ def create_pipeline(pipeline_name: str, pipeline_root: str, data_root: str,
                     schema_path: str = SCHEMA_PATH,
                     metadata_connection_config=None,
                     beam_pipeline_args: Sequence[str] = (),
-                    enable_cache: bool = True) -> tfx.dsl.Pipeline:
+                    enable_cache: bool = True,
+                    accept_drift: Sequence[str] = ()) -> tfx.dsl.Pipeline:
     """Builds the pipeline.
 
     Args:
@@ -60,14 +64,19 @@ def create_pipeline(pipeline_name: str, pipeline_root: str, data_root: str,
       metadata_connection_config: ML Metadata connection (None: the runner's default).
       beam_pipeline_args: Beam options (DirectRunner locally; Dataflow/Flink/Spark elsewhere).
       enable_cache: reuse outputs of components whose inputs did not change.
+      accept_drift: features (or ``all``) whose drift from the last accepted day the operator
+        accepts for this run (components/drift_gate.py).
     """
     example_gen = LogExampleGen(input_base=data_root, span=span, schema_path=schema_path)
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
     schema_gen = tfx.components.ImportSchemaGen(schema_file=schema_path)
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
-    gate = AnomalyGate(anomalies=example_validator.outputs["anomalies"])
-    components: List = [example_gen, statistics_gen, schema_gen, example_validator, gate]
+    anomaly_gate = AnomalyGate(anomalies=example_validator.outputs["anomalies"])
+    drift, gate = drift_gate_components(example_gen, statistics_gen, schema_gen, anomaly_gate,
+                                        span, accept_drift)
+    components: List = [example_gen, statistics_gen, schema_gen, example_validator,
+                        anomaly_gate] + drift
     if serving_root:
         components += _training_components(example_gen, schema_gen, gate, serving_root, variant,
                                            config_json, regenerate_masks, seed, blessing, span,
