@@ -135,6 +135,7 @@ def main(args: argparse.Namespace) -> int:
         wanted = days[-(args.days or 1):]
     blessing = BlessingConfig(**json.loads(args.blessing)) if args.blessing else BlessingConfig()
     beam = _beam_args(args)
+    config_json = _config_json(args.config)  # once: --config may be a pipe
     accept_drift = [n.strip() for n in args.accept_drift.split(",") if n.strip()]
     # A rolling window reads the last W days' Examples: never delete inside it.
     policy = RetentionPolicy(args.keep_versions,
@@ -143,7 +144,7 @@ def main(args: argparse.Namespace) -> int:
     for day in wanted:
         print(f"== pipeline run for {day} ==", file=sys.stderr, flush=True)
         result = local_runner.run_day(args.data, args.root, day, args.variant,
-                                      _config_json(args.config), args.window,
+                                      config_json, args.window,
                                       args.regenerate_masks, args.seed, blessing, beam,
                                       accept_drift)
         _report(result, os.path.join(args.root, "serving"))
