@@ -32,7 +32,8 @@ os.environ["TF_USE_LEGACY_KERAS"] = "1"
 
 # Environment read by the libraries themselves (and inherited by their subprocesses).
 # TF_CPP_MIN_LOG_LEVEL=3: also the "Unable to register cuDNN/cuFFT/cuBLAS factory" lines that
-# TF's C++ prints at import on every machine without a GPU (they are level E, so 2 keeps them).
+# TF's C++ prints at import in every process (a harmless duplicate registration of its CUDA
+# plugins; they are level E, so 2 keeps them), Beam workers included.
 _QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "GRPC_VERBOSITY": "ERROR", "AUTOGRAPH_VERBOSITY": "0"}
 _LOUD_ENV = {"TF_CPP_MIN_LOG_LEVEL": "0", "GRPC_VERBOSITY": "INFO", "AUTOGRAPH_VERBOSITY": "1"}
 _USER_ENV = {name for name in _QUIET_ENV if name in os.environ}  # the user's own choice wins
@@ -44,7 +45,6 @@ _NOISY_LOGGERS = ("tensorflow", "apache_beam", "tfx", "tensorflow_transform",
 _NOTICES = (
     (FutureWarning, "You are using a non-supported Python version"),      # google-api-core
     (FutureWarning, "Support for google-cloud-storage < 3.0.0"),           # aiplatform
-    (UserWarning, "Couldn't find python-snappy"),                         # Beam's TFRecord io
 )
 _PYTHONWARNINGS_LOUD = os.environ.get("PYTHONWARNINGS", "")
 
