@@ -135,6 +135,7 @@ def test_two_days_push_warm_start_reuse_masks_cache_and_resume(tiny_logs, tmp_pa
     again = run(4)                                             # a finished day: all cached
     assert artifacts("SparseTrainer", "model") == models and again.pushed_versions == \
         second.pushed_versions
+    assert again.decision.pushed and again.decision.version == second.decision.version
 
     assert first.decision.pushed and second.decision.version == int(second.pushed_versions[-1])
     strict = run(2, BlessingConfig(min_ctr_auc=0.99))          # not blessed: nothing pushed

@@ -38,6 +38,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="retention: serving versions kept per model (3)")
     parser.add_argument("--keep-days", type=int, default=3,
                         help="retention: days of pipeline artifacts kept (3)")
+    parser.add_argument("--users", type=int, default=5_000,
+                        help="simulated users (5,000; items: 2/5 of it): a world small enough "
+                             "that days share users and items, so warm starts carry over")
+    parser.add_argument("--min-ctr-auc", type=float, default=0.5,
+                        help="the Evaluator's absolute CTR AUC floor for the soak (0.5); the "
+                             "regression thresholds against the last blessed model are the "
+                             "pipeline's defaults")
     parser.add_argument("--work-dir", help="logs and pipeline root (default: a temp dir, "
                                            "deleted at the end)")
     parser.add_argument("--beam-arg", action="append", default=None,
@@ -62,13 +69,16 @@ def run_soak(args, log_dir: str, root: str, out_dir: str) -> list:
     from lt4rec.pipeline import local_runner  # deferred: TFX
     from lt4rec.pipeline.retention import RetentionPolicy, disk_bytes  # deferred: ML Metadata
 
+    from lt4rec.pipeline.eval_config import BlessingConfig  # deferred: TFMA
     policy = RetentionPolicy(args.keep_versions, args.keep_days)
+    blessing = BlessingConfig(min_ctr_auc=args.min_ctr_auc)
     beam = args.beam_arg or ["--direct_running_mode=in_memory"]
     rows = []
     for number, day in enumerate(local_runner.log_days(log_dir), start=1):
         started = time.perf_counter()
         result = local_runner.run_day(log_dir, root, day, config_json=json.dumps(SOAK_CONFIG),
-                                      seed=args.seed, beam_pipeline_args=beam)
+                                      seed=args.seed, blessing=blessing,
+                                      beam_pipeline_args=beam)
         freed = local_runner.apply_retention(root, policy)
         decision = result.decision
         rows.append(dict(
@@ -97,7 +107,8 @@ def _line(row: dict) -> str:
 def _write(args, rows: list, out_dir: str) -> None:
     os.makedirs(out_dir, exist_ok=True)
     common.write_result("soak", {"days": rows, "config": SOAK_CONFIG,
-                                 "rows_per_day": args.rows_per_day,
+                                 "rows_per_day": args.rows_per_day, "users": args.users,
+                                 "min_ctr_auc": args.min_ctr_auc,
                                  "retention": {"keep_versions": args.keep_versions,
                                                "keep_days": args.keep_days}}, out_dir)
     _plot(rows, os.path.join(out_dir, "soak.png"))
@@ -127,11 +138,13 @@ def _plot(rows: list, path: str) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from lt4rec.simulator import simulate  # deferred: NumPy world building
+    from lt4rec.simulator import SimulatorConfig, simulate  # deferred: NumPy world building
     out_dir = args.out_dir or DEFAULT_OUT
     work = args.work_dir or tempfile.mkdtemp(prefix="lt4rec-soak-")
     log_dir, root = os.path.join(work, "logs"), os.path.join(work, "root")
-    simulate(log_dir, n_days=args.days, rows_per_day=args.rows_per_day, seed=args.seed)
+    world = SimulatorConfig(n_users=args.users, n_items=max(args.users * 2 // 5, 100))
+    simulate(log_dir, n_days=args.days, rows_per_day=args.rows_per_day, seed=args.seed,
+             config=world)
     print(f"soak: {args.days} days x {args.rows_per_day:,} rows under {work}", flush=True)
     try:
         rows = run_soak(args, log_dir, root, out_dir)

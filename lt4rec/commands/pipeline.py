@@ -26,6 +26,7 @@ import json
 import os
 import sys
 
+import lt4rec
 from lt4rec.pipeline import status
 
 
@@ -94,6 +95,8 @@ def _retention_arguments(parser) -> None:
 def _prune(args) -> int:
     from lt4rec.pipeline import local_runner  # deferred: TFX/ML Metadata
     from lt4rec.pipeline.retention import RetentionPolicy  # deferred: ML Metadata
+    from lt4rec.components.drift_gate import parse_accepted  # deferred: TFDV
+    from lt4rec.schemas import contract  # deferred: TFMD protos
     policy = RetentionPolicy(args.keep_versions, args.keep_days)
     print(local_runner.apply_retention(args.root, policy).summary())
     return 0
@@ -136,7 +139,8 @@ def main(args: argparse.Namespace) -> int:
     blessing = BlessingConfig(**json.loads(args.blessing)) if args.blessing else BlessingConfig()
     beam = _beam_args(args)
     config_json = _config_json(args.config)  # once: --config may be a pipe
-    accept_drift = [n.strip() for n in args.accept_drift.split(",") if n.strip()]
+    # An unknown feature is bad input (status 2) now, not a failed run after ExampleGen.
+    accept_drift = parse_accepted(args.accept_drift, contract.load_schema_proto())
     # A rolling window reads the last W days' Examples: never delete inside it.
     policy = RetentionPolicy(args.keep_versions,
                              max(args.keep_days, args.window) if args.keep_days else 0)
@@ -167,8 +171,9 @@ def _report(result, serving_root: str) -> None:
         print(f"{result.day}: {what} after {result.seconds:.1f}s")
         for reason in decision.reasons:
             print(f"  - {reason}")
-    for node, secs in result.component_seconds.items():
-        print(f"  {node:<32} {secs:7.1f}s")
+    if lt4rec.is_verbose():  # the progress lines above already give each node's time
+        for node, secs in result.component_seconds.items():
+            print(f"  {node:<32} {secs:7.1f}s")
     if decision.pushed:
         print(f"pushed models: {serving_root}/pctr/{decision.version}/, "
               f"{serving_root}/pcvr/{decision.version}/")
