@@ -92,7 +92,9 @@ def _warning_filters(verbose: bool) -> None:
     for category, prefix in _NOTICES:
         warnings.filterwarnings("ignore", message=prefix.replace(".", r"\."), category=category)
     # Subprocesses (Beam workers) apply these before importing anything.
-    os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [_PYTHONWARNINGS_LOUD] + entries))
+    # (A Beam worker inherits them already; dict.fromkeys keeps one of each, in order.)
+    merged = _PYTHONWARNINGS_LOUD.split(",") + entries
+    os.environ["PYTHONWARNINGS"] = ",".join(dict.fromkeys(filter(None, merged)))
 
 
 def _quiet_tf_function_teardown() -> None:
