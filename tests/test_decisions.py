@@ -51,3 +51,36 @@ def test_exit_statuses_are_distinct_and_the_worst_day_decides():
     assert len({status.EXIT_PUSHED, status.EXIT_FAILED, status.EXIT_USAGE,
                 status.EXIT_NOT_BLESSED, status.EXIT_STOPPED}) == 5
     assert day_of_span(20760) == "2026-11-03"
+
+
+def _cli_run(monkeypatch, tmp_path, decisions, capsys):
+    """`lt4rec pipeline run --days N` with run_day answering ``decisions`` in turn."""
+    import datetime as dt
+    from lt4rec import cli
+    from lt4rec.pipeline import local_runner
+    days = [dt.date(2026, 11, d) for d in range(1, len(decisions) + 1)]
+    answers = iter(decisions)
+    monkeypatch.setattr(local_runner, "log_days", lambda data: days)
+    monkeypatch.setattr(local_runner, "run_day", lambda data, root, day, *a, **k:
+                        local_runner.DayRun(day.isoformat(), 1.0, {}, ["7"], next(answers)))
+    code = cli.main(["pipeline", "run", "--data", str(tmp_path), "--root", str(tmp_path / "r"),
+                     "--days", str(len(decisions))])
+    return code, capsys.readouterr().out
+
+
+def test_the_cli_names_each_reason_and_exits_3_without_a_pushed_models_line(
+        monkeypatch, tmp_path, capsys):
+    code, out = _cli_run(monkeypatch, tmp_path, [Decision(True, 7), Decision(
+        False, reasons=["pctr auc = 0.5312, needs >= 0.55"])], capsys)
+    assert code == 3
+    assert "2026-11-02: NOT PUSHED (model not blessed)" in out
+    assert "  - pctr auc = 0.5312, needs >= 0.55" in out
+    assert out.count("pushed models:") == 1 and "pctr/7/" in out      # day 1's push only
+
+
+def test_a_stopped_day_exits_4_and_no_later_day_runs(monkeypatch, tmp_path, capsys):
+    stopped = Decision(False, reasons=["the day drifted", "source_page: L-infinity ..."],
+                       stopped=True)
+    code, out = _cli_run(monkeypatch, tmp_path, [stopped, Decision(True, 8)], capsys)
+    assert code == 4 and "2026-11-01: STOPPED" in out and "2026-11-02" not in out
+    assert "pushed models:" not in out

@@ -95,8 +95,6 @@ def _retention_arguments(parser) -> None:
 def _prune(args) -> int:
     from lt4rec.pipeline import local_runner  # deferred: TFX/ML Metadata
     from lt4rec.pipeline.retention import RetentionPolicy  # deferred: ML Metadata
-    from lt4rec.components.drift_gate import parse_accepted  # deferred: TFDV
-    from lt4rec.schemas import contract  # deferred: TFMD protos
     policy = RetentionPolicy(args.keep_versions, args.keep_days)
     print(local_runner.apply_retention(args.root, policy).summary())
     return 0
@@ -125,8 +123,10 @@ def main(args: argparse.Namespace) -> int:
     if args.pipeline_command == "prune":
         return _prune(args)
     from lt4rec.pipeline import local_runner
+    from lt4rec.components.drift_gate import parse_accepted  # deferred: TFDV
     from lt4rec.pipeline.eval_config import BlessingConfig
     from lt4rec.pipeline.retention import RetentionPolicy  # deferred: ML Metadata
+    from lt4rec.schemas import contract  # deferred: TFMD protos
 
     days = local_runner.log_days(args.data)
     if args.day:
