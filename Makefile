@@ -29,7 +29,9 @@ demo: $(STAMP)
 	$(BIN)/lt4rec simulate --out $(DEMO_DIR)/logs --days 4 --rows-per-day 20000 --seed 7
 	$(BIN)/lt4rec validate --data $(DEMO_DIR)/logs --report-dir $(DEMO_DIR)/validation
 	$(BIN)/lt4rec train --data $(DEMO_DIR)/logs --variant sparse_weight --out $(DEMO_DIR)/sparse_weight
-	$(BIN)/lt4rec pipeline run --data $(DEMO_DIR)/logs --root $(DEMO_DIR)/tfx --days 2
+	@# Exit status 3 (a day's model not blessed; the run says why) is an outcome, not a failure.
+	$(BIN)/lt4rec pipeline run --data $(DEMO_DIR)/logs --root $(DEMO_DIR)/tfx --days 2 \
+	  --keep-versions 5 --keep-days 7 || test $$? -eq 3
 	@echo
 	@echo "Outputs:"
 	@echo "  traffic logs        $(DEMO_DIR)/logs/YYYY-MM-DD/impressions.csv"
@@ -40,8 +42,11 @@ demo: $(STAMP)
 	@echo "  pruning / masks     $(DEMO_DIR)/sparse_weight/pruning_curves.png, mask_overlap.png"
 	@echo "  SavedModels         $(DEMO_DIR)/sparse_weight/export/{pctr,pcvr,combined}/"
 	@echo "  TFX artifacts       $(DEMO_DIR)/tfx/pipeline/ (ML Metadata: $(DEMO_DIR)/tfx/metadata.db)"
-	@echo "  pushed models       $(DEMO_DIR)/tfx/serving/pctr/<version>/, $(DEMO_DIR)/tfx/serving/pcvr/<version>/"
-	@ls -d $(DEMO_DIR)/tfx/serving/*/* 2>/dev/null | sed 's/^/                      /' || true
+	@versions=$$(ls -d $(DEMO_DIR)/tfx/serving/p*/[0-9]* 2>/dev/null); \
+	if [ -n "$$versions" ]; then \
+	  echo "  pushed models       $(DEMO_DIR)/tfx/serving/pctr/<version>/, $(DEMO_DIR)/tfx/serving/pcvr/<version>/"; \
+	  echo "$$versions" | sed 's/^/                      /'; \
+	else echo "  pushed models       none (no day was blessed; see the reasons above)"; fi
 	@echo "  TF Serving files    $(DEMO_DIR)/tfx/serving/models.config, batching_parameters.txt;"
 	@echo "                      <version>/assets.extra/tf_serving_warmup_requests"
 	@echo "  serving log         $(DEMO_DIR)/serve.log"

@@ -12,10 +12,12 @@ from tensorflow_metadata.proto.v0 import anomalies_pb2
 from tfx import v1 as tfx
 from tfx.types import artifact_utils
 
+from lt4rec.components.gates import GateStoppedError
+
 SCHEMA_DIFF_FILE = "SchemaDiff.pb"
 
 
-class AnomaliesFoundError(RuntimeError):
+class AnomaliesFoundError(GateStoppedError):
     """ExampleValidator found anomalies; the message lists them."""
 
 
@@ -41,7 +43,6 @@ def AnomalyGate(  # noqa: N802 (TFX component style)
     """Raises ``AnomaliesFoundError`` when any split has an anomaly."""
     found = {split: a for split, a in read_anomalies(anomalies).items() if a}
     if found:
-        lines = [f"  split {split}: {feature}: {what}"
+        lines = [f"split {split}: {feature}: {what}"
                  for split, per in found.items() for feature, what in per.items()]
-        raise AnomaliesFoundError("ExampleValidator found anomalies; stopping the run:\n"
-                                  + "\n".join(lines))
+        raise AnomaliesFoundError("ExampleValidator found anomalies; stopping the run", lines)

@@ -11,3 +11,10 @@ class Masks(types.Artifact):
     ``config.json`` (the model config the masks belong to), PNG plots.
     """
     TYPE_NAME = "lt4rec.Masks"  # <namespace>.<Title>, as Kubeflow v2 requires
+
+
+class AcceptedStatistics(types.Artifact):
+    """A day's statistics that passed the gates (``drift_gate.DriftGate``): the next day's
+    drift baseline. Files: ``Split-<split>/FeatureStats.pb``; custom properties ``span``,
+    ``day``."""
+    TYPE_NAME = "lt4rec.AcceptedStatistics"

@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="LT4REC: multi-task pCTR/pCVR ranking with lottery-ticket sparse sharing. "
                     "Run `lt4rec COMMAND --help` for each command's options.")
     parser.add_argument("--version", action="version", version=f"lt4rec {lt4rec.__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="also show the libraries' own logs and warnings (TensorFlow, "
+                             f"absl, Beam, TFX); same as {lt4rec.VERBOSE_ENV}=1")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     add_registered_commands(sub, SUBCOMMANDS, "_main")
@@ -54,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.verbose:  # before any command imports TensorFlow
+        lt4rec.configure_output(verbose=True)
     try:
         return int(args._main(args) or 0)
     except (FileNotFoundError, ValueError) as err:

@@ -85,6 +85,8 @@ class PipelineConfig:
       schema_path: the traffic-log contract (TFMD schema pbtxt).
       beam_pipeline_args: Beam options (DirectRunner locally; Dataflow/Flink/Spark elsewhere).
       enable_cache: reuse outputs of components whose inputs did not change.
+      accept_drift: features (or ``all``) whose drift from the last accepted day the operator
+        accepts for this run (components/drift_gate.py).
     """
     pipeline_root: str
     data_root: str
@@ -95,6 +97,7 @@ class PipelineConfig:
     schema_path: str = SCHEMA_PATH
     beam_pipeline_args: Tuple[str, ...] = ()
     enable_cache: bool = True
+    accept_drift: Tuple[str, ...] = ()
 
     def __post_init__(self):
         for name in ("pipeline_root", "data_root", "pipeline_name"):

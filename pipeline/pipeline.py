@@ -3,6 +3,8 @@
     LogExampleGen (one day's span, validated rows -> typed tf.Examples, train/eval split)
       -> StatisticsGen -> ExampleValidator (against ImportSchemaGen(schemas/log_schema.pbtxt))
       -> AnomalyGate (stops the run on any anomaly)
+      -> DriftGate (stops the run on drift from the last accepted day's statistics beyond the
+         schema's drift_comparator thresholds, unless accepted: pipeline/drift.py)
       -> Transform (models/preprocess.py: ids, padded list ids, buckets; its graph is put in
          front of the exported models, which take raw records)
       [-> Tuner (optional, ``tuning``: TFX's Tuner running components/tuner_module.py, the
@@ -31,6 +33,7 @@ from lt4rec.components.sparse_trainer import SparseTrainer
 from lt4rec.components.tuner_module import custom_config as tuner_custom_config
 from lt4rec.models.preprocess import transform_custom_config
 from lt4rec.pipeline.config import PipelineConfig, TrainingSettings
+from lt4rec.pipeline.drift import drift_gate_components
 from lt4rec.pipeline.eval_config import eval_config
 
 
@@ -48,8 +51,11 @@ def create_pipeline(config: PipelineConfig,
     schema_gen = tfx.components.ImportSchemaGen(schema_file=config.schema_path)
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
-    gate = AnomalyGate(anomalies=example_validator.outputs["anomalies"])
-    components: List = [example_gen, statistics_gen, schema_gen, example_validator, gate]
+    anomaly_gate = AnomalyGate(anomalies=example_validator.outputs["anomalies"])
+    drift, gate = drift_gate_components(example_gen, statistics_gen, schema_gen, anomaly_gate,
+                                        config.span, config.accept_drift)
+    components: List = [example_gen, statistics_gen, schema_gen, example_validator,
+                        anomaly_gate] + drift
     if config.serving_root:
         components += _training_components(example_gen, schema_gen, gate, config.serving_root,
                                            config.training, config.span)

@@ -25,9 +25,11 @@ class ComponentTimer:
         print(f"[{time.perf_counter() - self.t0:7.1f}s] {text}", file=self.stream, flush=True)
 
     @contextlib.contextmanager
-    def node(self, node_id: str) -> Iterator[None]:
+    def node(self, node_id: str, instant: bool = False) -> Iterator[None]:
+        """Times one node; ``instant`` nodes (resolvers) get their finish line only."""
         start = time.perf_counter()
-        self._say(f"{node_id} started")
+        if not instant:
+            self._say(f"{node_id} started")
         try:
             yield
         except BaseException:
@@ -44,7 +46,8 @@ def timed_run(stream=sys.stderr) -> Iterator[ComponentTimer]:
     original = launcher.Launcher.launch
 
     def launch(self, *args, **kwargs):
-        with timer.node(self._pipeline_node.node_info.id):
+        info = self._pipeline_node.node_info
+        with timer.node(info.id, instant=info.type.name.endswith("Resolver")):
             return original(self, *args, **kwargs)
 
     launcher.Launcher.launch = launch

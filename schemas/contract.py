@@ -77,6 +77,8 @@ class Feature:
       in_serving: the column is sent at serving time (labels and meta columns are not).
       description: the annotation comment.
       derived: not a log column; computed by ExampleGen from log columns (e.g. watch_ratio).
+      drift: the day-over-day drift check (TFMD drift_comparator), (comparator, threshold)
+        with comparator ``infinity_norm`` or ``jensen_shannon_divergence``; None: unchecked.
     """
     name: str
     dtype: DType
@@ -93,6 +95,7 @@ class Feature:
     in_serving: bool = True
     description: str = ""
     derived: bool = False
+    drift: Optional[Tuple[str, float]] = None
 
     @property
     def is_list(self) -> bool:
@@ -183,7 +186,21 @@ def _feature_from_proto(f: schema_pb2.Feature, string_domains: dict) -> Feature:
         in_serving=SERVING_ENV not in f.not_in_environment,
         description=" ".join(f.annotation.comment),
         derived="derived" in tags,
+        drift=_drift_from_proto(f),
     )
+
+
+_DRIFT_COMPARATORS = ("infinity_norm", "jensen_shannon_divergence")
+
+
+def _drift_from_proto(f: schema_pb2.Feature) -> Optional[Tuple[str, float]]:
+    if not f.HasField("drift_comparator"):
+        return None
+    for name in _DRIFT_COMPARATORS:
+        if f.drift_comparator.HasField(name):
+            return name, getattr(f.drift_comparator, name).threshold
+    raise ValueError(f"feature {f.name!r} in {SCHEMA_PATH}: drift_comparator needs one of "
+                     f"{', '.join(_DRIFT_COMPARATORS)}.")
 
 
 def from_schema_proto(schema: schema_pb2.Schema) -> LogContract:
@@ -246,6 +263,8 @@ def to_schema_proto(contract: LogContract) -> schema_pb2.Schema:
             f.annotation.tag.append("derived")
         if feat.description:
             f.annotation.comment.append(feat.description)
+        if feat.drift is not None:
+            getattr(f.drift_comparator, feat.drift[0]).threshold = feat.drift[1]
     return schema
 
 

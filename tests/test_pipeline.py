@@ -134,9 +134,14 @@ def test_two_days_push_warm_start_reuse_masks_cache_and_resume(tiny_logs, tmp_pa
     again = run(4)                                             # a finished day: all cached
     assert artifacts("SparseTrainer", "model") == models and again.pushed_versions == \
         second.pushed_versions
+    assert again.decision.pushed and again.decision.version == second.decision.version
 
+    assert first.decision.pushed and second.decision.version == int(second.pushed_versions[-1])
     strict = run(2, BlessingConfig(min_ctr_auc=0.99))          # not blessed: nothing pushed
     assert strict.pushed_versions == second.pushed_versions
+    assert not strict.decision.pushed and strict.decision.exit_status == 3
+    assert any(r.startswith("pctr auc = ") and r.endswith("needs >= 0.99")
+               for r in strict.decision.reasons), strict.decision.reasons
 
     (serving / "pctr").rename(tmp_path / "moved")              # the push step will fail ...
     (serving / "pctr").write_text("not a folder")
@@ -188,3 +193,56 @@ def test_rolling_window_trains_on_the_last_n_days(tiny_logs, tmp_path):
     assert [len(m["train_spans"]) for m in metrics] == [1, 2]   # day 1 has no earlier day
     assert metrics[1]["train_spans"] == [str(span_of_date(2026, 11, d)) for d in (2, 3)]
     assert metrics[1]["train_rows"] > 1.5 * metrics[0]["train_rows"]
+
+
+def _shift_surface(src, dst):
+    """A copy of a day's log with every third impression moved to the "search" surface."""
+    import csv
+    from lt4rec.schemas import names
+    with open(src, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    column = rows[0].index(names.SOURCE_PAGE)
+    for i, row in enumerate(rows[1:]):
+        if i % 3 == 0:
+            row[column] = "search"
+    dst.parent.mkdir(parents=True)
+    with open(dst, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows)
+
+
+@pytest.mark.e2e
+def test_drift_gate_stops_a_shifted_day_and_accepting_lets_it_through(tiny_logs, tmp_path):
+    import shutil
+    from lt4rec.components.drift_gate import DriftFoundError
+    from lt4rec.pipeline.local_runner import gate_stop
+    data = tmp_path / "logs"
+    shutil.copytree(tiny_logs / "2026-11-01", data / "2026-11-01")
+    _shift_surface(tiny_logs / "2026-11-02" / logs.LOG_FILE_NAME,
+                   data / "2026-11-02" / logs.LOG_FILE_NAME)
+
+    def run(day, accept=()):
+        pipe = create_pipeline(
+            PipelineConfig(pipeline_root=str(tmp_path / "pipeline"), data_root=str(data),
+                           span=span_of_date(2026, 11, day), pipeline_name="lt4rec-test",
+                           accept_drift=tuple(accept),
+                           beam_pipeline_args=("--direct_running_mode=in_memory",)),
+            metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
+                str(tmp_path / "metadata.db")))
+        tfx.orchestration.LocalDagRunner().run(pipe)
+
+    run(1)                                                   # no baseline yet: passes
+    with pytest.raises(Exception) as err:
+        run(2)
+    stop = gate_stop(err.value)
+    assert isinstance(stop, DriftFoundError), err.value
+    assert [r.split(":")[0] for r in stop.reasons] == ["source_page"]
+    assert "vs accepted day 2026-11-01" in stop.reasons[0]
+
+    def baselines():
+        from lt4rec.pipeline.lineage import Lineage, open_store
+        return [a.custom_properties["day"].string_value
+                for a in Lineage(open_store(str(tmp_path))).of_type("lt4rec.AcceptedStatistics")]
+
+    assert baselines() == ["2026-11-01"]                     # the stopped day is no baseline
+    run(2, accept=["source_page"])                           # the operator accepts the shift
+    assert baselines() == ["2026-11-01", "2026-11-02"]

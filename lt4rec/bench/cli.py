@@ -25,6 +25,9 @@ BENCHMARKS = {
     "export": ("lt4rec.bench.export",
                "serving_default latency per batch of 1/100/500 tf.Examples: dense vs sparse "
                "pCTR/pCVR exports"),
+    "soak": ("lt4rec.bench.soak",
+             "N consecutive simulated days through the pipeline with warm starts and retention: "
+             "time, quality, pushes and disk per day"),
 }
 
 
