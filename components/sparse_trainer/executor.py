@@ -23,6 +23,7 @@ from lt4rec.components.mask_gen.executor import apply_masks, load_theta
 from lt4rec.components.common import SPAN_PROPERTY
 from lt4rec.models.distribution import make_strategy
 from lt4rec.models.export import COMBINED, export_models
+from lt4rec.models.multi_worker import task_output_dir
 from lt4rec.models.ranker import build_model
 from lt4rec.models.run import METRICS_FILE
 from lt4rec.models.tasks import CTR, CVR, evaluate_predictions
@@ -79,11 +80,12 @@ class Executor(base_executor.BaseExecutor):
 
     def Do(self, input_dict, output_dict, exec_properties) -> None:  # noqa: N802
         config = common.config_of(exec_properties["variant"], exec_properties.get("config_json"))
+        strategy = make_strategy(config.trainer)  # multi_worker: before any TensorFlow op
         seed = int(exec_properties.get("seed") or 0)
         tf.keras.utils.set_random_seed(seed)
         train, evaluation, span = common.load_splits(input_dict)
         out = artifact_utils.get_single_instance(output_dict["model"])
-        with make_strategy(config.trainer).scope():
+        with strategy.scope():
             model, warm = _initial_model(config, train, input_dict.get("masks") or [],
                                          input_dict.get("base_model") or [])
             epochs = config.trainer.epochs
@@ -94,7 +96,7 @@ class Executor(base_executor.BaseExecutor):
             preds = predict(model, evaluation, batch_size=config.trainer.eval_batch_size)
             metrics = evaluate_predictions(evaluation.click, evaluation.ratio, preds[CTR],
                                            preds[CVR], config.trainer.effective_view_ratio)
-            _write_model(model, out.uri, config, {
+            _write_model(model, task_output_dir(out.uri), config, {
                 "variant": config.variant, "warm_started": warm, "train_loss": losses,
                 "inputs": "transformed" if input_dict.get("transform_graph") else "raw",
                 "train_spans": train.days, "train_rows": train.size, "eval": metrics,

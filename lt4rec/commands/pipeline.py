@@ -11,8 +11,10 @@
       A Kubeflow Pipelines v2 spec; --pipeline-root/--data/--serving-root are cluster paths.
 
 Beam arguments come from a config file, --beam-config FILE (JSON {"beam_pipeline_args": [...]};
-templates in pipeline/beam/: dataflow, flink, spark, local — name one to use it as is), plus
---beam-arg (repeatable) flags appended after the file's.
+templates in pipeline/beam/: dataflow, flink, spark, portable, local — name one to use it as
+is), plus --beam-arg (repeatable) flags appended after the file's. `--beam-config portable`
+submits to a Beam job service with an external worker pool (`lt4rec beam up` starts both on
+127.0.0.1); --job-endpoint / --worker-pool HOST:PORT point it at other ones.
 """
 
 import argparse
@@ -46,6 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--beam-arg", action="append", default=[],
                      help="a Beam pipeline argument after the config file's, written "
                           "--beam-arg=--flag=value (repeatable)")
+    _add_endpoint_arguments(run)
     comp = sub.add_parser("compile", help="compile for Kubeflow Pipelines v2")
     comp.add_argument("--kubeflow", action="store_true", required=True,
                       help="target Kubeflow Pipelines v2 (the only target)")
@@ -61,6 +64,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     comp.add_argument("--beam-arg", action="append", default=[],
                       help="a Beam pipeline argument after the config file's, written "
                            "--beam-arg=--flag=value (repeatable)")
+    _add_endpoint_arguments(comp)
+
+
+def _add_endpoint_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--job-endpoint", metavar="HOST:PORT",
+                        help="Beam job service of the portable runner (with --beam-config "
+                             "portable; `lt4rec beam up` starts one)")
+    parser.add_argument("--worker-pool", metavar="HOST:PORT",
+                        help="external SDK worker pool of the portable runner")
 
 
 def _config_json(path):
@@ -71,8 +83,9 @@ def _config_json(path):
 
 
 def _beam_args(args) -> list:
-    from lt4rec.pipeline.beam import load_beam_args
-    return (load_beam_args(args.beam_config) if args.beam_config else []) + args.beam_arg
+    from lt4rec.pipeline.beam import load_beam_args, with_endpoints
+    beam = (load_beam_args(args.beam_config) if args.beam_config else []) + args.beam_arg
+    return with_endpoints(beam, args.job_endpoint, args.worker_pool)
 
 
 def main(args: argparse.Namespace) -> int:
