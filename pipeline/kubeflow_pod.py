@@ -109,7 +109,11 @@ def _apply_driver_output(invocation: dict) -> dict:
     for name, value in written.get("parameterValues", {}).items():
         parameters[name] = ({"stringValue": value} if isinstance(value, str)
                             else {"intValue": str(int(value))})
-    outputs = dict(invocation["outputs"]["artifacts"], **written.get("artifacts", {}))
+    outputs = dict(invocation["outputs"]["artifacts"])
+    for name, produced in written.get("artifacts", {}).items():  # keep the spec's types
+        outputs[name] = {"artifacts": [dict(old, **{k: v for k, v in new.items() if k != "type"})
+                                       for old, new in zip(outputs[name]["artifacts"],
+                                                           produced["artifacts"])]}
     return {"inputs": dict(invocation["inputs"], parameters=parameters),
             "outputs": dict(invocation["outputs"], artifacts=outputs)}
 

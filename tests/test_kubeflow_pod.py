@@ -72,5 +72,6 @@ def test_example_gen_pod_command_of_the_compiled_spec_writes_validated_examples(
     assert list(examples.glob("Split-train/*.gz")) and list(examples.glob("Split-eval/*.gz"))
     assert (examples / "validation" / "day" / "report.json").exists()  # it validated
     meta = run.executor_output["artifacts"]["examples"]["artifacts"][0]["metadata"]
-    assert int(meta["span"]) == span_of_date(2026, 11, 4)                # the latest day
+    assert int(meta["custom:span"]) == span_of_date(2026, 11, 4)         # the latest day
+    assert meta["rows_read"] == meta["rows_accepted"] == 800             # the whole day
     assert json.loads(meta["split_names"]) == ["train", "eval"]
