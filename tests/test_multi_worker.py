@@ -56,3 +56,28 @@ def test_two_workers_take_the_step_one_worker_takes(tiny_logs, tmp_path):
     np.testing.assert_allclose(other["multi_worker"]["delta"], two["delta"], rtol=0, atol=0)
     assert two["loss"] == pytest.approx(one["loss"], rel=1e-5)
     assert not two["masked_moved"] and not one["masked_moved"]
+
+
+def test_train_workers_run_the_same_command_with_multi_worker_distribution(tmp_path,
+                                                                           monkeypatch):
+    from lt4rec import cli
+    from lt4rec.commands import train_workers
+    monkeypatch.delenv(multi_worker.TF_CONFIG, raising=False)
+    user_config = tmp_path / "c.json"
+    user_config.write_text(json.dumps({"trainer": {"batch_size": 64}}))
+    args = cli.build_parser().parse_args([
+        "train", "--data", "logs", "--out", str(tmp_path / "out"), "--config",
+        str(user_config), "--workers", "2", "--seed", "4"])
+    assert train_workers.wants_launch(args)
+    merged = tmp_path / "merged.json"
+    argv = train_workers.worker_argv(args, train_workers._worker_config(args, str(merged)))
+    assert json.loads(merged.read_text()) == {
+        "trainer": {"batch_size": 64, "distribution": "multi_worker"}}
+    assert argv[1:4] == ["-m", "lt4rec.cli", "train"]
+    assert argv[argv.index("--config") + 1] == str(merged)
+    assert argv[argv.index("--seed") + 1] == "4"
+    monkeypatch.setenv(multi_worker.TF_CONFIG, json.dumps(multi_worker.tf_config(["a:1"], 0)))
+    assert not train_workers.wants_launch(args)          # a worker does not launch workers
+    args.workers = 0
+    with pytest.raises(ValueError, match="--workers must be >= 1"):
+        train_workers.wants_launch(args)

@@ -6,7 +6,8 @@
       Then `lt4rec pipeline run --beam-config portable` submits every Beam stage through them,
       the same way a Flink or Spark job server receives it (0 picks free ports: pass the
       printed --job-endpoint / --worker-pool to `pipeline run`).
-  lt4rec beam status --state-dir DIR    whether the two recorded processes still run
+  lt4rec beam status --state-dir DIR    whether the two recorded processes still run (exit 0
+                                        when both do, 3 otherwise)
   lt4rec beam down --state-dir DIR      stops exactly those processes (SIGTERM, then SIGKILL)
 """
 
