@@ -12,6 +12,7 @@
 """
 
 import argparse
+import sys
 
 from lt4rec.pipeline.beam import service
 
@@ -28,10 +29,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     if args.action == "up":
-        state = service.start(
-            args.state_dir,
-            service.DEFAULT_JOB_PORT if args.job_port is None else args.job_port,
-            service.DEFAULT_WORKER_PORT if args.worker_port is None else args.worker_port)
+        try:
+            state = service.start(
+                args.state_dir,
+                service.DEFAULT_JOB_PORT if args.job_port is None else args.job_port,
+                service.DEFAULT_WORKER_PORT if args.worker_port is None else args.worker_port)
+        except (RuntimeError, TimeoutError) as err:
+            print(f"lt4rec beam up: error: {err}", file=sys.stderr)
+            return 1
         print(f"job service pid {state.job_service.pid} on {state.job_service.address}; "
               f"worker pool pid {state.worker_pool.pid} on {state.worker_pool.address}")
         print(f"run with: lt4rec pipeline run ... --beam-config portable --job-endpoint "

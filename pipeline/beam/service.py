@@ -149,8 +149,12 @@ def start(state_dir: str, job_port: int = DEFAULT_JOB_PORT,
     os.makedirs(state_dir, exist_ok=True)
     state_dir = os.path.abspath(state_dir)
     if any(status(state_dir).values()):
-        raise RuntimeError(f"Beam servers of {state_dir} already run (stop them first): "
-                           f"{read_state(state_dir)}")
+        running = read_state(state_dir)
+        raise RuntimeError(
+            f"Beam servers of {state_dir} already run: job service pid "
+            f"{running.job_service.pid} on {running.job_service.address}, worker pool pid "
+            f"{running.worker_pool.pid} on {running.worker_pool.address}; stop them first "
+            f"(lt4rec beam down --state-dir {state_dir})")
     job_port, worker_port = job_port or free_port(), worker_port or free_port()
     for port in (job_port, worker_port):
         if _listening(port):
