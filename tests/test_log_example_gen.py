@@ -113,3 +113,13 @@ def test_vectorised_encoding_equals_the_row_by_row_encoding(small_logs):
     assert batch == rows and len(rows) == 50
     assert names.ITEM_TAGS not in batch[0].features.feature
     assert batch[1].features.feature[names.ITEM_TAGS].bytes_list.value == [b"7|9"]
+
+
+def test_split_of_ids_is_stable_and_follows_the_bucket_ratio():
+    import numpy as np
+    ids = np.arange(20261101000000000, 20261101000000000 + 20_000, dtype=np.int64)
+    splits = executor.split_of_ids(ids, [9, 10])
+    assert set(np.unique(splits)) == {0, 1}
+    assert abs(np.mean(splits == 1) - 0.1) < 0.01               # 9:1, within 1 point
+    assert (executor.split_of_ids(ids[::-1], [9, 10])[::-1] == splits).all()  # per row
+    assert (executor.split_of_ids(ids[:5], [9, 10]) == splits[:5]).all()

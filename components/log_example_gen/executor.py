@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 import apache_beam as beam
+import numpy as np
 from google.protobuf import struct_pb2
 from tfx.components.example_gen import utils as example_gen_utils
 from tfx.components.example_gen.base_example_gen_executor import BaseExampleGenExecutor
@@ -89,17 +90,52 @@ def _write_accepted(columns: Dict[str, Any], folder: str, chunk_rows: int) -> Li
     return paths
 
 
-def _examples_of_chunk(path: str) -> List[bytes]:
-    """Serialized tf.Examples of one Parquet chunk of validated rows (vectorised encoding)."""
+def split_of_ids(ids: np.ndarray, buckets: List[int]) -> np.ndarray:
+    """Output split index of each row from its impression id (stable across runs, runners,
+    processes and encoders, unlike TFX's hash of the serialized record: tf.Example maps
+    serialize in a per-process order).
+
+    Args:
+      ids: [n] int64 impression ids.
+      buckets: cumulative hash buckets of the output splits (e.g. [9, 10] for 9:1).
+
+    Returns:
+      [n] int split indices: bucket = splitmix64(id) mod buckets[-1], then the first split
+      whose cumulative bound exceeds it.
+    """
+    with np.errstate(over="ignore"):
+        h = np.asarray(ids).astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+        h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        h = h ^ (h >> np.uint64(31))
+    return np.searchsorted(np.asarray(buckets, np.uint64), h % np.uint64(buckets[-1]),
+                           side="right")
+
+
+def _keyed_examples_of_chunk(path: str, buckets: List[int]) -> List[Tuple[int, bytes]]:
+    """(split index, serialized tf.Example) of each row of one Parquet chunk."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from lt4rec.schemas import names  # deferred: with encode_batch below
     from lt4rec.schemas.examples import encode_batch  # deferred: loads TensorFlow's protos
 
     with fileio.open(path, "rb") as fh:
         table = pq.read_table(pa.BufferReader(fh.read()))
-    return encode_batch({name: table.column(name).to_numpy()
-                         for name in table.column_names})
+    columns = {name: table.column(name).to_numpy() for name in table.column_names}
+    splits = split_of_ids(columns[names.IMPRESSION_ID], buckets).tolist()
+    return list(zip(splits, encode_batch(columns)))
+
+
+@beam.ptransform_fn
+@beam.typehints.with_input_types(beam.Pipeline)
+def _KeyedExamples(pipeline: beam.Pipeline, chunks: List[str],  # noqa: N802
+                   buckets: List[int]) -> beam.pvalue.PCollection:
+    """PTransform: Parquet chunks of validated rows -> (split index, serialized Example)."""
+    return (pipeline
+            | "ListChunks" >> beam.Create(chunks)
+            | "ReshuffleChunks" >> beam.Reshuffle()
+            | "ChunkToExamples" >> beam.FlatMap(_keyed_examples_of_chunk, buckets))
 
 
 @beam.ptransform_fn
@@ -113,10 +149,7 @@ def _LogsToExamples(pipeline: beam.Pipeline, exec_properties: Dict[str, Any],  #
     (``ACCEPTED_KEY``); the workers encode the chunks in parallel.
     """
     chunks = json.loads(exec_properties[ACCEPTED_KEY])[split_pattern]
-    return (pipeline
-            | "ListChunks" >> beam.Create(chunks)
-            | "ReshuffleChunks" >> beam.Reshuffle()
-            | "ChunkToExamples" >> beam.FlatMap(_examples_of_chunk))
+    return pipeline | "Keyed" >> _KeyedExamples(chunks, [1]) | "Values" >> beam.Values()
 
 
 class Executor(BaseExampleGenExecutor):
@@ -124,6 +157,27 @@ class Executor(BaseExampleGenExecutor):
 
     def GetInputSourceToExamplePTransform(self) -> beam.PTransform:  # noqa: N802
         return _LogsToExamples
+
+    def GenerateExamplesByBeam(self, pipeline, exec_properties):  # noqa: N802
+        """{output split name: serialized Examples}, split by impression id (``split_of_ids``)
+        instead of TFX's hash of each serialized record."""
+        input_config, output_config = example_gen_pb2.Input(), example_gen_pb2.Output()
+        proto_utils.json_to_proto(exec_properties[standard_component_specs.INPUT_CONFIG_KEY],
+                                  input_config)
+        proto_utils.json_to_proto(exec_properties[standard_component_specs.OUTPUT_CONFIG_KEY],
+                                  output_config)
+        splits = output_config.split_config.splits
+        if len(input_config.splits) != 1 or not splits:
+            raise ValueError("LogExampleGen reads one input split (the day) and writes hash "
+                             f"output splits. Received: input {input_config}, output "
+                             f"{output_config}")
+        buckets = np.cumsum([s.hash_buckets for s in splits]).tolist()
+        chunks = json.loads(exec_properties[ACCEPTED_KEY])[input_config.splits[0].pattern]
+        parts = (pipeline
+                 | "InputToRecord" >> _KeyedExamples(chunks, buckets)
+                 | "SplitData" >> beam.Partition(lambda kv, _n: kv[0], len(splits)))
+        return {split.name: part | f"Values[{split.name}]" >> beam.Values()
+                for split, part in zip(splits, parts)}
 
     def Do(self, input_dict, output_dict, exec_properties) -> None:  # noqa: N802
         input_config = example_gen_pb2.Input()
