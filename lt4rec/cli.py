@@ -24,6 +24,8 @@ SUBCOMMANDS = {
               "train one variant (Algorithm 1 for sparse ones) and export pCTR/pCVR SavedModels"),
     "pipeline": ("lt4rec.commands.pipeline",
                  "run the TFX pipeline locally (daily, incremental) or compile it for Kubeflow"),
+    "beam": ("lt4rec.commands.beam",
+             "start/stop a local Beam job service + worker pool (--beam-config portable)"),
     "serve": ("lt4rec.commands.serve",
               "serve pCTR/pCVR models (TF Serving's gRPC API) and the Eq. 3 ranking service"),
     "rank": ("lt4rec.commands.rank", "rank a JSON request's candidates with a ranking server"),

@@ -10,6 +10,20 @@ import tensorflow as tf
 
 from lt4rec.models.config import TrainerConfig
 
+_MULTI_WORKER = []  # the process's MultiWorkerMirroredStrategy, once created
+
+
+def multi_worker_strategy() -> tf.distribute.MultiWorkerMirroredStrategy:
+    """This process's MultiWorkerMirroredStrategy (cluster from ``TF_CONFIG``), made once.
+
+    TensorFlow configures the collective ops of a worker only before its runtime starts, so
+    the strategy must exist before any op runs (reading data, seeding); callers create it
+    first (``make_strategy`` at the top of an entry point) and later calls return the same.
+    """
+    if not _MULTI_WORKER:
+        _MULTI_WORKER.append(tf.distribute.MultiWorkerMirroredStrategy())
+    return _MULTI_WORKER[0]
+
 
 def make_strategy(config: TrainerConfig) -> tf.distribute.Strategy:
     """The strategy of ``config.distribution``.
@@ -23,7 +37,7 @@ def make_strategy(config: TrainerConfig) -> tf.distribute.Strategy:
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
     if name == "multi_worker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        return multi_worker_strategy()
     if not config.tpu_address:
         raise ValueError("distribution 'tpu' needs trainer.tpu_address (e.g. 'local' on a TPU "
                          "VM, or grpc://HOST:8470)")

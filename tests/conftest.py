@@ -50,3 +50,57 @@ def tiny_dataset(tiny_logs):
     from lt4rec.models.config import TrainerConfig
     from lt4rec.models.data import load_dataset
     return load_dataset(str(tiny_logs), TrainerConfig())
+
+
+PIPELINE_DAY = (2026, 11, 3)
+"""The tiny_logs day the pipeline e2e tests run first."""
+
+
+def lenient_blessing():
+    """Evaluator thresholds any model passes (tiny data gives a weak model)."""
+    from lt4rec.pipeline.eval_config import BlessingConfig
+    return BlessingConfig(min_ctr_auc=0.0, max_cvr_mse=1.0, max_ctr_auc_drop=1.0,
+                          max_cvr_mse_rise=1.0)
+
+
+def run_pipeline_day(data_root, root, beam_pipeline_args, blessing=None):
+    """One LocalDagRunner day (PIPELINE_DAY) of the pipeline with the TINY_OVERRIDES model."""
+    import datetime as dt
+    import json
+    from lt4rec.pipeline import local_runner
+    return local_runner.run_day(str(data_root), str(root), dt.date(*PIPELINE_DAY),
+                                config_json=json.dumps(TINY_OVERRIDES),
+                                blessing=blessing or lenient_blessing(),
+                                beam_pipeline_args=beam_pipeline_args)
+
+
+def pushed_quality(root, version):
+    """CTR AUC / CVR MSE of the models pushed as ``version`` under ROOT/serving, scored on the
+    eval split of the first day ExampleGen wrote under ROOT/pipeline (raw records in)."""
+    import tensorflow as tf
+    from lt4rec.models.tasks import evaluate_predictions
+    from lt4rec.schemas import names
+    splits = sorted((root / "pipeline" / "FileBasedExampleGen" / "examples").iterdir(),
+                    key=lambda p: int(p.name))
+    records = tf.concat(list(tf.data.TFRecordDataset(
+        sorted(map(str, (splits[0] / "Split-eval").glob("*.gz"))), "GZIP").batch(4096)), 0)
+    labels = tf.io.parse_example(records, {
+        names.CLICK: tf.io.FixedLenFeature([], tf.int64),
+        names.WATCH_RATIO: tf.io.FixedLenFeature([], tf.float32)})
+    scores = {name: tf.saved_model.load(str(root / "serving" / name / version)).signatures[
+        "serving_default"](examples=records)[name].numpy() for name in ("pctr", "pcvr")}
+    return evaluate_predictions(labels[names.CLICK].numpy(), labels[names.WATCH_RATIO].numpy(),
+                                scores["pctr"], scores["pcvr"], effective_view_ratio=0.5)
+
+
+@pytest.fixture(scope="session")
+def direct_pipeline_day(tiny_logs, tmp_path_factory):
+    """PIPELINE_DAY through the whole pipeline on Beam's DirectRunner (in memory).
+
+    Returns {"root": Path, "run": DayRun, "quality": pushed_quality(...)}; the quality is
+    taken right after the run, so tests that run later days in ``root`` do not change it.
+    """
+    root = tmp_path_factory.mktemp("direct_day") / "root"
+    run = run_pipeline_day(tiny_logs, root, ["--direct_running_mode=in_memory"])
+    return {"root": root, "run": run,
+            "quality": pushed_quality(root, run.pushed_versions[-1])}

@@ -104,3 +104,13 @@ def test_bench_ingest_reports_rows_per_second_per_stage(tmp_path):
         assert _positive(figures["seconds"]) and _positive(figures["rows_per_s"])
         assert figures["rows_per_s"] == pytest.approx(300 / figures["seconds"])
     assert result["tfx_import_seconds"] >= 0
+
+
+def test_bench_pipeline_marginal_cost_is_the_time_difference_per_100k_rows():
+    from lt4rec.bench.pipeline import marginal
+    runs = [{"rows": 100_000, "components": {"Transform": {"seconds": 30.0}}},
+            {"rows": 300_000, "components": {"Transform": {"seconds": 50.0},
+                                             "MaskGen": {"seconds": 8.0}}}]
+    assert marginal(runs) == {
+        "Transform": [{"from_rows": 100_000, "to_rows": 300_000, "seconds_per_100k": 10.0}],
+        "MaskGen": [{"from_rows": 100_000, "to_rows": 300_000, "seconds_per_100k": 4.0}]}

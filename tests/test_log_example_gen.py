@@ -96,3 +96,30 @@ def test_empty_day_stops_and_writes_no_examples(small_logs, tmp_path):
     with pytest.raises(executor.LogAnomaliesError, match="empty_file"):
         _run(_write_day(tmp_path, [header]), tmp_path / "out")
     assert not (tmp_path / "out" / "Split-train").exists()
+
+
+def test_vectorised_encoding_equals_the_row_by_row_encoding(small_logs):
+    import numpy as np
+    from tensorflow.core.example import example_pb2
+    from lt4rec.schemas.examples import encode_batch, encode_rows
+    from lt4rec.schemas.validation import validate_logs
+
+    path = sorted(small_logs.glob("*/*.csv"))[0]
+    columns = validate_logs(str(path), report_dir=None, use_tfdv=False).accepted
+    columns = {k: v[:50] for k, v in columns.items()}
+    columns[names.ITEM_TAGS] = np.array(["", "7|9"] * 25, dtype=object)  # empty: absent
+    rows = [example_pb2.Example.FromString(r) for r in encode_rows(columns)]
+    batch = [example_pb2.Example.FromString(r) for r in encode_batch(columns)]
+    assert batch == rows and len(rows) == 50
+    assert names.ITEM_TAGS not in batch[0].features.feature
+    assert batch[1].features.feature[names.ITEM_TAGS].bytes_list.value == [b"7|9"]
+
+
+def test_split_of_ids_is_stable_and_follows_the_bucket_ratio():
+    import numpy as np
+    ids = np.arange(20261101000000000, 20261101000000000 + 20_000, dtype=np.int64)
+    splits = executor.split_of_ids(ids, [9, 10])
+    assert set(np.unique(splits)) == {0, 1}
+    assert abs(np.mean(splits == 1) - 0.1) < 0.01               # 9:1, within 1 point
+    assert (executor.split_of_ids(ids[::-1], [9, 10])[::-1] == splits).all()  # per row
+    assert (executor.split_of_ids(ids[:5], [9, 10]) == splits[:5]).all()

@@ -88,18 +88,20 @@ def test_example_gen_validates_rows_against_the_pipeline_schema(small_logs, tmp_
 
 
 @pytest.mark.e2e
-def test_two_days_push_warm_start_reuse_masks_cache_and_resume(tiny_logs, tmp_path):
+def test_two_days_push_warm_start_reuse_masks_cache_and_resume(tiny_logs, direct_pipeline_day,
+                                                                tmp_path):
     import datetime as dt
     import json
     import tensorflow as tf
-    from conftest import TINY_OVERRIDES
+    from conftest import TINY_OVERRIDES, lenient_blessing
     from lt4rec.pipeline import local_runner
     from lt4rec.pipeline.eval_config import BlessingConfig
 
-    root, serving = tmp_path / "root", tmp_path / "root" / "serving"
-    # Tiny data gives a weak model: bless on any AUC, then demand AUC 0.99.
-    lenient = BlessingConfig(min_ctr_auc=0.0, max_cvr_mse=1.0, max_ctr_auc_drop=1.0,
-                             max_cvr_mse_rise=1.0)
+    # Day 3 ran in the session fixture (shared with the portable-runner test); this test
+    # carries on in its root. Tiny data gives a weak model: bless on any AUC, then demand 0.99.
+    root = direct_pipeline_day["root"]
+    serving = root / "serving"
+    lenient = lenient_blessing()
 
     def run(day, blessing=lenient):
         return local_runner.run_day(str(tiny_logs), str(root), dt.date(2026, 11, day),
@@ -110,7 +112,7 @@ def test_two_days_push_warm_start_reuse_masks_cache_and_resume(tiny_logs, tmp_pa
         return sorted((root / "pipeline" / component / output).iterdir(),
                       key=lambda p: int(p.name))
 
-    first = run(3)
+    first = direct_pipeline_day["run"]                         # day 3 (PIPELINE_DAY)
     second = run(4)
     assert len(first.pushed_versions) == 1 and len(second.pushed_versions) == 2
     assert sorted(p.name for p in (serving / "pcvr").iterdir()) == second.pushed_versions

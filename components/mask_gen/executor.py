@@ -19,6 +19,7 @@ from lt4rec.components import common, hyperparameters
 from lt4rec.components.common import SPAN_PROPERTY
 from lt4rec.models import artifacts, lottery, plots
 from lt4rec.models.distribution import make_strategy
+from lt4rec.models.multi_worker import task_output_dir
 from lt4rec.models.pruning import mask_statistics
 from lt4rec.models.ranker import build_model
 from lt4rec.models.tasks import TASK_NAMES
@@ -74,6 +75,7 @@ class Executor(base_executor.BaseExecutor):
 
     def Do(self, input_dict, output_dict, exec_properties) -> None:  # noqa: N802
         config = common.config_of(exec_properties["variant"], exec_properties.get("config_json"))
+        strategy = make_strategy(config.trainer)  # multi_worker: before any TensorFlow op
         tuned = input_dict.get("hyperparameters") or []
         config = hyperparameters.tuned(config, tuned)
         out = artifact_utils.get_single_instance(output_dict["masks"])
@@ -88,10 +90,10 @@ class Executor(base_executor.BaseExecutor):
             return
         train, evaluation, _ = common.load_splits(input_dict)
         tf.keras.utils.set_random_seed(int(exec_properties.get("seed") or 0))
-        with make_strategy(config.trainer).scope():
+        with strategy.scope():
             model = build_model(config, train.features)
             search = lottery.search_masks(model, config, train, evaluation,
                                           int(exec_properties.get("seed") or 0),
                                           progress=logging.info)
-            save_masks(model, search, config, out.uri)
+            save_masks(model, search, config, task_output_dir(out.uri))
         out.set_int_custom_property("reused", 0)

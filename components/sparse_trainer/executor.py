@@ -25,6 +25,7 @@ from lt4rec.components.common import SPAN_PROPERTY
 from lt4rec.models import recipe
 from lt4rec.models.distribution import make_strategy
 from lt4rec.models.export import COMBINED, export_models
+from lt4rec.models.multi_worker import task_output_dir
 from lt4rec.models.ranker import build_model
 
 WEIGHTS_DIR = "weights"
@@ -77,18 +78,19 @@ class Executor(base_executor.BaseExecutor):
 
     def Do(self, input_dict, output_dict, exec_properties) -> None:  # noqa: N802
         config = common.config_of(exec_properties["variant"], exec_properties.get("config_json"))
+        strategy = make_strategy(config.trainer)  # multi_worker: before any TensorFlow op
         config = hyperparameters.tuned(config, input_dict.get("hyperparameters"))
         seed = int(exec_properties.get("seed") or 0)
         tf.keras.utils.set_random_seed(seed)
         train, evaluation, span = common.load_splits(input_dict)
         out = artifact_utils.get_single_instance(output_dict["model"])
-        with make_strategy(config.trainer).scope():
+        with strategy.scope():
             model, warm = _initial_model(config, train, input_dict.get("masks") or [],
                                          input_dict.get("base_model") or [])
             fitted = recipe.train_final(model, config, train, seed, warm_started=warm,
                                         progress=logging.info, label="SparseTrainer")
             metrics, _ = recipe.split_metrics(model, evaluation, config)
-            _write_model(model, out.uri, config, dict(
+            _write_model(model, task_output_dir(out.uri), config, dict(
                 {"variant": config.variant, "config": config.to_dict(), "warm_started": warm,
                  "inputs": "transformed" if input_dict.get("transform_graph") else "raw",
                  "train_spans": train.days, "train_rows": train.size, "eval": metrics},

@@ -22,6 +22,9 @@ BENCHMARKS = {
               "Algorithm 1's mask search wall time as a multiple of one final training run"),
     "ingest": ("lt4rec.bench.ingest",
                "LogExampleGen and Transform rows/s on simulated logs (TFX LocalDagRunner)"),
+    "pipeline": ("lt4rec.bench.pipeline",
+                 "one pipeline day end to end at 100k/300k/1M rows: per-component seconds, "
+                 "rows/s, marginal cost, peak memory; LogExampleGen vs CsvExampleGen"),
     "export": ("lt4rec.bench.export",
                "serving_default latency per batch of 1/100/500 tf.Examples: dense vs sparse "
                "pCTR/pCVR exports"),

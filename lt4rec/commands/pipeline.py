@@ -14,8 +14,10 @@
       A Kubeflow Pipelines v2 spec; --pipeline-root/--data/--serving-root are cluster paths.
 
 Beam arguments come from a config file, --beam-config FILE (JSON {"beam_pipeline_args": [...]};
-templates in pipeline/beam/: dataflow, flink, spark, local — name one to use it as is), plus
---beam-arg (repeatable) flags appended after the file's.
+templates in pipeline/beam/: dataflow, flink, spark, portable, local — name one to use it as
+is), plus --beam-arg (repeatable) flags appended after the file's. `--beam-config portable`
+submits to a Beam job service with an external worker pool (`lt4rec beam up` starts both on
+127.0.0.1); --job-endpoint / --worker-pool HOST:PORT point it at other ones.
 
 `pipeline run`'s exit status tells a scheduler what happened (see `lt4rec pipeline run --help`).
 """
@@ -28,7 +30,7 @@ import sys
 
 import lt4rec
 from lt4rec.pipeline import status
-from lt4rec.pipeline.beam import load_beam_args
+from lt4rec.pipeline.beam import load_beam_args, with_endpoints
 from lt4rec.pipeline.config import (BlessingConfig, PipelineConfig, TrainingSettings,
                                     load_overrides)
 
@@ -68,6 +70,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--beam-arg", action="append", default=[],
                      help="a Beam pipeline argument after the config file's, written "
                           "--beam-arg=--flag=value (repeatable)")
+    _add_endpoint_arguments(run)
     prune = sub.add_parser("prune", help="apply the retention policies to a local root now")
     prune.add_argument("--root", required=True, help="the root of `pipeline run`")
     _retention_arguments(prune)
@@ -88,6 +91,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     comp.add_argument("--beam-arg", action="append", default=[],
                       help="a Beam pipeline argument after the config file's, written "
                            "--beam-arg=--flag=value (repeatable)")
+    _add_endpoint_arguments(comp)
+
+
+def _add_endpoint_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--job-endpoint", metavar="HOST:PORT",
+                        help="Beam job service of the portable runner (with --beam-config "
+                             "portable; `lt4rec beam up` starts one)")
+    parser.add_argument("--worker-pool", metavar="HOST:PORT",
+                        help="external SDK worker pool of the portable runner")
 
 
 def _training(args: argparse.Namespace) -> TrainingSettings:
@@ -122,7 +134,8 @@ def _prune(args) -> int:
 
 
 def _beam_args(args) -> list:
-    return (load_beam_args(args.beam_config) if args.beam_config else []) + args.beam_arg
+    beam = (load_beam_args(args.beam_config) if args.beam_config else []) + args.beam_arg
+    return with_endpoints(beam, args.job_endpoint, args.worker_pool)
 
 
 def _tuning(trials: int):

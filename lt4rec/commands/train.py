@@ -13,9 +13,13 @@ OUT/export/{pctr,pcvr,combined}/ SavedModels, and pruning/mask PNGs for sparse v
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 
 from lt4rec.models.config import VARIANTS, load_config
+from lt4rec.commands import train_workers
+from lt4rec.models.multi_worker import task_output_dir
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,6 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed (0)")
     parser.add_argument("--max-reject-fraction", type=float, default=0.0,
                         help="fail when more than this fraction of log rows is rejected (0)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="train with N worker processes on 127.0.0.1 (multi-worker "
+                             "training, one TF_CONFIG each; trainer.batch_size stays the "
+                             "global batch) (1)")
 
 
 def _summary(result: dict) -> str:
@@ -46,10 +54,18 @@ def _summary(result: dict) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
-    from lt4rec.models.run import train_variant  # deferred: TensorFlow
+    from lt4rec.models.distribution import make_strategy  # deferred: imports TensorFlow
+    from lt4rec.models.run import train_variant  # deferred: imports TensorFlow
 
+    if train_workers.wants_launch(args):
+        train_workers.launch_workers(args)
+        with open(os.path.join(args.out, "metrics.json"), encoding="utf-8") as fh:
+            print(_summary(json.load(fh)))
+        return 0
     config = load_config(args.variant, args.config)
-    result = train_variant(args.data, config, args.out, args.seed,
+    make_strategy(config.trainer)  # multi_worker: before any TensorFlow op (see distribution)
+    # Under TF_CONFIG (launched workers, TFJob pods), only worker 0 writes to --out.
+    result = train_variant(args.data, config, task_output_dir(args.out), args.seed,
                            progress=lambda msg: print(msg, file=sys.stderr, flush=True),
                            max_reject_fraction=args.max_reject_fraction)
     print(_summary(result))
