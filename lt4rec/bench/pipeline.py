@@ -102,7 +102,7 @@ def _hook_labels(memory: PeakMemory):
 
 def day_run(rows: int, seed: int, config_json, beam_args) -> dict:
     """Simulates one day of ``rows`` rows and runs the whole pipeline on it."""
-    from lt4rec.pipeline import local_runner
+    from lt4rec.pipeline import local_runner  # deferred: TFX, TensorFlow
 
     with workload.simulated_logs(1, rows, seed) as logs, \
             tempfile.TemporaryDirectory(prefix="lt4rec_bench_pipeline_") as root, \
@@ -123,9 +123,9 @@ def ingest_comparison(rows: int, seed: int, beam_args) -> dict:
     """LogExampleGen and CsvExampleGen on the same simulated day (same Beam options)."""
     from tfx import v1 as tfx
 
-    from lt4rec.components.log_example_gen import LogExampleGen
-    from lt4rec.pipeline import progress
-    from lt4rec.pipeline.local_runner import log_days
+    from lt4rec.components.log_example_gen import LogExampleGen  # deferred: TFX, TensorFlow
+    from lt4rec.pipeline import progress  # deferred: TFX, TensorFlow
+    from lt4rec.pipeline.local_runner import log_days  # deferred: TFX, TensorFlow
 
     out = {"rows": rows}
     with workload.simulated_logs(1, rows, seed) as logs, \
@@ -155,9 +155,9 @@ def ingest_cpu(log_dir: str) -> dict:
     validation (the launcher's pass), the vectorised encoding the workers run, and the
     row-by-row encoding it replaced. CPU time, unlike wall time, hardly moves with the load
     of other processes, so it is the figure to size workers from."""
-    from lt4rec.schemas import logs as log_layout
-    from lt4rec.schemas.examples import encode_batch, encode_rows
-    from lt4rec.schemas.validation import validate_logs
+    from lt4rec.schemas import logs as log_layout  # deferred: TFX, TensorFlow
+    from lt4rec.schemas.examples import encode_batch, encode_rows  # deferred: TFX, TensorFlow
+    from lt4rec.schemas.validation import validate_logs  # deferred: TFX, TensorFlow
 
     path = next(p for p, _ in log_layout.find_log_files(log_dir))
     out = {}
@@ -210,7 +210,7 @@ def _plot(runs: List[dict], path: str) -> None:
 def main(args: argparse.Namespace) -> int:
     import json
 
-    from lt4rec.pipeline.local_runner import DEFAULT_BEAM_ARGS
+    from lt4rec.pipeline.local_runner import DEFAULT_BEAM_ARGS  # deferred: TFX, TensorFlow
 
     if sorted(args.rows) != args.rows or args.rows[0] < 1:
         raise ValueError(f"--rows must be ascending and >= 1. Received: {args.rows}")
