@@ -66,11 +66,11 @@ def lenient_blessing():
 def run_pipeline_day(data_root, root, beam_pipeline_args, blessing=None):
     """One LocalDagRunner day (PIPELINE_DAY) of the pipeline with the TINY_OVERRIDES model."""
     import datetime as dt
-    import json
     from lt4rec.pipeline import local_runner
+    from lt4rec.pipeline.config import TrainingSettings
     return local_runner.run_day(str(data_root), str(root), dt.date(*PIPELINE_DAY),
-                                config_json=json.dumps(TINY_OVERRIDES),
-                                blessing=blessing or lenient_blessing(),
+                                TrainingSettings(model_overrides=TINY_OVERRIDES,
+                                                 blessing=blessing or lenient_blessing()),
                                 beam_pipeline_args=beam_pipeline_args)
 
 

@@ -100,9 +100,11 @@ def _hook_labels(memory: PeakMemory):
     return lambda: setattr(launcher.Launcher, "launch", original)
 
 
-def day_run(rows: int, seed: int, config_json, beam_args) -> dict:
-    """Simulates one day of ``rows`` rows and runs the whole pipeline on it."""
+def day_run(rows: int, seed: int, overrides, beam_args) -> dict:
+    """Simulates one day of ``rows`` rows and runs the whole pipeline on it (``overrides``:
+    model config overrides, or None)."""
     from lt4rec.pipeline import local_runner  # deferred: TFX, TensorFlow
+    from lt4rec.pipeline.config import TrainingSettings  # deferred: with local_runner
 
     with workload.simulated_logs(1, rows, seed) as logs, \
             tempfile.TemporaryDirectory(prefix="lt4rec_bench_pipeline_") as root, \
@@ -110,7 +112,8 @@ def day_run(rows: int, seed: int, config_json, beam_args) -> dict:
         unhook = _hook_labels(memory)
         try:
             run = local_runner.run_day(logs, root, local_runner.log_days(logs)[0],
-                                       config_json=config_json, beam_pipeline_args=beam_args)
+                                       TrainingSettings(model_overrides=overrides),
+                                       beam_pipeline_args=beam_args)
         finally:
             unhook()
     return {"rows": rows, "seconds": run.seconds, "pushed": bool(run.pushed_versions),
@@ -214,10 +217,10 @@ def main(args: argparse.Namespace) -> int:
 
     if sorted(args.rows) != args.rows or args.rows[0] < 1:
         raise ValueError(f"--rows must be ascending and >= 1. Received: {args.rows}")
-    config_json = None
+    overrides = None
     if args.config:
         with open(args.config, encoding="utf-8") as fh:
-            config_json = json.dumps(json.load(fh))
+            overrides = json.load(fh)
     beam_args = args.beam_arg or list(DEFAULT_BEAM_ARGS)
     out_dir = args.out_dir or common.DEFAULT_OUT_DIR
     result = {"beam_pipeline_args": beam_args, "seed": args.seed, "runs": []}
@@ -232,7 +235,7 @@ def main(args: argparse.Namespace) -> int:
             print(f"wrote {common.write_result('pipeline_ingest', result, out_dir)}")
             return 0
     for rows in args.rows:
-        result["runs"].append(day_run(rows, args.seed, config_json, beam_args))
+        result["runs"].append(day_run(rows, args.seed, overrides, beam_args))
         result["marginal"] = marginal(result["runs"])
         path = common.write_result("pipeline", result, out_dir)  # after each size
         _plot(result["runs"], os.path.join(out_dir, "pipeline.png"))
