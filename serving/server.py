@@ -3,13 +3,15 @@
 Three shapes (``ServerConfig``):
 
 * models + ranking (``lt4rec serve --models DIR``): PredictionService, ModelService and
-  RankingService on ``port``. The ranking service reaches the model service over gRPC like any
-  client, through a second listener on an ephemeral 127.0.0.1 port that serves Predict only;
-  so while the public port drains on shutdown (it refuses new calls), ranking requests already
-  in flight still get their model calls answered.
+  RankingService on ``port``. The ranking service calls this process's models directly
+  (``model_clients.InProcessModels``: no second gRPC hop), so while the port drains on shutdown
+  (it refuses new calls), ranking requests already in flight still get their models.
 * models only (``--models-only``): PredictionService and ModelService.
 * ranking only (``--target HOST:PORT``): RankingService in front of another model server
-  (TF Serving or ``lt4rec serve --models-only``).
+  (TF Serving or ``lt4rec serve --models-only``), over gRPC (``model_clients.RemoteModels``).
+
+One process serves one ``Server``; ``serving.workers`` runs several on one port (SO_REUSEPORT,
+``reuse_port``), gRPC Python's way of using every core.
 
 The gRPC server is ``grpc.aio`` on its own event-loop thread; TensorFlow runs in a thread pool
 of ``inference_threads``. ``max_concurrent_rpcs`` bounds what is admitted at once (beyond it
@@ -52,6 +54,8 @@ class ServerConfig:
       max_concurrent_rpcs: calls admitted at once; more get RESOURCE_EXHAUSTED.
       max_message_mb: largest request or response, MiB.
       grace_s: how long shutdown waits for in-flight calls.
+      reuse_port: share ``port`` with other processes (``serving.workers``); False refuses a
+        port already in use.
     """
     port: int = 8500
     host: str = "0.0.0.0"
@@ -65,6 +69,7 @@ class ServerConfig:
     max_concurrent_rpcs: int = 256
     max_message_mb: int = 64
     grace_s: float = 10.0
+    reuse_port: bool = False
 
     def __post_init__(self):
         if self.models_dir is None and (self.ranking is None or self.target is None):
@@ -99,8 +104,8 @@ class Server:
         self._thread: Optional[threading.Thread] = None
         self._ready = threading.Event()
         self._error: Optional[BaseException] = None
-        self._servers = []  # public first
-        self._channel = None
+        self._servers = []
+        self._models = None  # the ranking service's model backend
         self._executor: Optional[concurrent.futures.ThreadPoolExecutor] = None
         self._stopped: Optional[asyncio.Event] = None
 
@@ -116,9 +121,20 @@ class Server:
 
     def _new_server(self, max_concurrent_rpcs: int):
         # gRPC sets SO_REUSEPORT by default: a second server on a taken port would silently
-        # share its traffic; refuse instead.
-        return grpc.aio.server(options=self.config.grpc_options() + [("grpc.so_reuseport", 0)],
+        # share its traffic; refuse instead, unless this is one of our own workers.
+        reuse = int(self.config.reuse_port)
+        return grpc.aio.server(options=self.config.grpc_options() + [("grpc.so_reuseport", reuse)],
                                maximum_concurrent_rpcs=max_concurrent_rpcs)
+
+    def _model_backend(self):
+        from lt4rec.serving.model_clients import InProcessModels, RemoteModels
+
+        cfg, rank = self.config, self.config.ranking
+        names = (rank.pctr_model, rank.pcvr_model)
+        if cfg.models_dir is not None:
+            return InProcessModels(self.registry, self._executor, names, rank.signature)
+        return RemoteModels(cfg.target, names, rank.signature, rank.timeout_s,
+                            cfg.grpc_options())
 
     async def _serve(self) -> None:
         from lt4rec.serving.model_server import ModelStatusServicer, PredictionServicer
@@ -129,31 +145,22 @@ class Server:
         cfg = self.config
         public = self._new_server(cfg.max_concurrent_rpcs)
         self._servers.append(public)
-        target = cfg.target
         if cfg.models_dir is not None:
             predict = PredictionServicer(self.registry, cfg.limits, self._executor)
             prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(predict, public)
             model_service_pb2_grpc.add_ModelServiceServicer_to_server(
                 ModelStatusServicer(self.registry), public)
-            if cfg.ranking is not None:
-                # each admitted Rank makes two model calls
-                internal = self._new_server(2 * cfg.max_concurrent_rpcs)
-                prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(predict,
-                                                                                   internal)
-                target = f"127.0.0.1:{internal.add_insecure_port('127.0.0.1:0')}"
-                await internal.start()
-                self._servers.append(internal)
         if cfg.ranking is not None:
-            self._channel = grpc.aio.insecure_channel(target, options=cfg.grpc_options())
+            self._models = self._model_backend()
             rank_pb2_grpc.add_RankingServiceServicer_to_server(
-                RankingServicer(cfg.ranking, self._channel, target), public)
+                RankingServicer(cfg.ranking, self._models), public)
         try:
             self.port = public.add_insecure_port(f"{cfg.host}:{cfg.port}")
         except RuntimeError:
             self.port = 0
         if not self.port:
-            for server in self._servers[1:]:
-                await server.stop(0)
+            if self._models is not None:
+                await self._models.close()
             raise OSError(f"cannot bind {cfg.host}:{cfg.port} (is the port in use?)")
         await public.start()
         self._stopped = asyncio.Event()
@@ -196,10 +203,10 @@ class Server:
         return self.port
 
     async def _stop(self, grace_s: float) -> None:
-        for server in self._servers:  # public first: it drains while internal still answers
+        for server in self._servers:
             await server.stop(grace_s)
-        if self._channel is not None:
-            await self._channel.close()
+        if self._models is not None:
+            await self._models.close()
         self._stopped.set()
 
     def stop(self, grace_s: Optional[float] = None) -> None:

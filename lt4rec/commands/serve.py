@@ -11,12 +11,17 @@ newest version of each is loaded (with its warm-up records replayed) before the 
 DIR is re-scanned every --poll-interval seconds and a new version is swapped in once fully
 loaded, without failing a request. Ranking: rankscore = pCTR^a * pCVR^b * video_length^c.
 SIGTERM or Ctrl-C stops gracefully: new calls are refused, in-flight ones finish (--grace).
+
+--workers N (default: one per core) runs N server processes on the one port (SO_REUSEPORT; the
+kernel spreads client connections over them), each with its own copy of the models, polling
+and hot-swapping on its own; SIGTERM drains every one.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -56,6 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="calls admitted at once; more get RESOURCE_EXHAUSTED (default 256)")
     ops.add_argument("--grace", type=float, default=10.0,
                      help="seconds shutdown waits for in-flight calls (default 10)")
+    ops.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                     help="server processes sharing the port (default: one per core, "
+                          f"{os.cpu_count() or 1} here); each loads the models")
 
 
 def config_from_args(args: argparse.Namespace):
@@ -77,28 +85,33 @@ def config_from_args(args: argparse.Namespace):
                         max_concurrent_rpcs=args.max_concurrent_rpcs, grace_s=args.grace)
 
 
-def _describe(server) -> str:
-    cfg = server.config
+def _describe(config, registry=None) -> str:
     parts = []
-    if server.registry is not None:
+    if registry is not None:
         models = ", ".join(f"{m.name} v{m.version}" for m in
-                           (server.registry.get(n) for n in server.registry.names))
-        parts.append(f"models {models} from {cfg.models_dir}")
-    if cfg.ranking is not None:
-        r = cfg.ranking
+                           (registry.get(n) for n in registry.names))
+        parts.append(f"models {models} from {config.models_dir}")
+    elif config.models_dir is not None:
+        parts.append(f"models from {config.models_dir}")
+    if config.ranking is not None:
+        r = config.ranking
         parts.append(f"ranking a={r.a:g} b={r.b:g} c={r.c:g} (models at "
-                     f"{cfg.target or 'this server'})")
+                     f"{config.target or 'this server'})")
     return "; ".join(parts)
 
 
-def main(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    from lt4rec.serving.server import Server
-
-    server = Server(config_from_args(args))
+def _stop_event() -> threading.Event:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+def _serve_one(config, host: str) -> int:
+    from lt4rec.serving.server import Server
+
+    server = Server(config)
+    stop = _stop_event()
     try:
         port = server.start()
     except OSError as err:
@@ -106,10 +119,39 @@ def main(args: argparse.Namespace) -> int:
             raise
         print(f"lt4rec serve: error: {err}", file=sys.stderr)
         return 2
-    print(f"lt4rec serve: listening on {args.host}:{port}: {_describe(server)}", flush=True)
+    print(f"lt4rec serve: listening on {host}:{port}: {_describe(config, server.registry)}",
+          flush=True)
     stop.wait()
-    print(f"lt4rec serve: stopping; in-flight calls get up to {server.config.grace_s:g}s",
+    print(f"lt4rec serve: stopping; in-flight calls get up to {config.grace_s:g}s",
           file=sys.stderr, flush=True)
     server.stop()
     print("lt4rec serve: stopped", file=sys.stderr, flush=True)
     return 0
+
+
+def _serve_workers(config, host: str, n_workers: int) -> int:
+    from lt4rec.serving.workers import serve_workers
+
+    def ready(port):
+        print(f"lt4rec serve: listening on {host}:{port} with {n_workers} worker processes: "
+              f"{_describe(config)}", flush=True)
+
+    stop = _stop_event()
+    try:
+        code = serve_workers(config, n_workers, stop, ready)
+    except (OSError, RuntimeError, TimeoutError) as err:
+        print(f"lt4rec serve: error: {err}", file=sys.stderr)
+        return 2
+    print("lt4rec serve: stopped" if code == 0 else "lt4rec serve: a worker died; stopped",
+          file=sys.stderr, flush=True)
+    return code
+
+
+def main(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    config = config_from_args(args)
+    if args.workers < 1:
+        raise ValueError(f"--workers must be >= 1; received {args.workers}")
+    if args.workers == 1:
+        return _serve_one(config, args.host)
+    return _serve_workers(config, args.host, args.workers)
