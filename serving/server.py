@@ -127,13 +127,13 @@ class Server:
                                maximum_concurrent_rpcs=max_concurrent_rpcs)
 
     def _model_backend(self):
-        from lt4rec.serving.model_clients import InProcessModels, RemoteModels
+        from lt4rec.serving import model_clients  # deferred: TF Serving's protos (TensorFlow)
 
         cfg, rank = self.config, self.config.ranking
         names = (rank.pctr_model, rank.pcvr_model)
         if cfg.models_dir is not None:
-            return InProcessModels(self.registry, self._executor, names, rank.signature)
-        return RemoteModels(cfg.target, names, rank.signature, rank.timeout_s,
+            return model_clients.InProcessModels(self.registry, self._executor, names, rank.signature)
+        return model_clients.RemoteModels(cfg.target, names, rank.signature, rank.timeout_s,
                             cfg.grpc_options())
 
     async def _serve(self) -> None:

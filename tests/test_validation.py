@@ -9,7 +9,10 @@ import sys
 import numpy as np
 import pytest
 
-from lt4rec.schemas import logs
+from lt4rec.schemas import contract, logs
+from lt4rec.schemas.contract import DType, Group, Kind
+from lt4rec.serving import rank_request
+from lt4rec.serving.errors import InvalidRequest
 from lt4rec.schemas.validation import rules, validate_logs
 from lt4rec.schemas import names
 
@@ -171,7 +174,6 @@ def test_cli_passes_clean_logs_and_fails_naming_each_appended_anomaly(small_logs
 def _cases(feature):
     """CSV texts for one column: good and bad per the contract (bounds, vocabulary, list form,
     type, float32 edges, empty)."""
-    from lt4rec.schemas.contract import DType, Kind
     if feature.kind is Kind.LIST:
         return ["3|9", "3", "", "3,9", "a|b", "3|", "|3", "3||9", "-3|+4", "3|9\n4"]
     if feature.dtype is DType.STRING:
@@ -188,8 +190,6 @@ def _cases(feature):
 def _request_with(feature, text):
     """A rank request (one candidate) whose column ``feature`` holds ``text``, sent in the
     contract's field type when it parses as that type (numbers), else as the text."""
-    from lt4rec.schemas.contract import DType, Group
-    from lt4rec.serving import rank_request
     known = rank_request.serving_features()
     good = {n: GOOD[n] for n in known}
     typed = {n: (int(v) if known[n].dtype is DType.INT else float(v)
@@ -220,8 +220,6 @@ def _request_with(feature, text):
 
 
 def _accepted_by_request(feature, text):
-    from lt4rec.serving import rank_request
-    from lt4rec.serving.errors import InvalidRequest
     try:
         rank_request.check_request(_request_with(feature, text), max_candidates=10)
         return True
@@ -230,7 +228,6 @@ def _accepted_by_request(feature, text):
 
 
 def _accepted_by_logs(feature, text):
-    from lt4rec.schemas import contract
     row = dict(GOOD, **{feature.name: text})
     _, violations = rules.check_rows(contract.load(), {c: np.array([row[c]], dtype=object)
                                                        for c in COLS}, day=None)
@@ -241,7 +238,6 @@ def _accepted_by_logs(feature, text):
 
 
 def test_every_serving_column_is_accepted_by_requests_and_logs_alike():
-    from lt4rec.serving import rank_request
     verdicts = {}
     for feature in rank_request.serving_features().values():
         for text in _cases(feature):

@@ -130,7 +130,7 @@ def _serve_one(config, host: str) -> int:
 
 
 def _serve_workers(config, host: str, n_workers: int) -> int:
-    from lt4rec.serving.workers import serve_workers
+    from lt4rec.serving.workers import serve_workers  # deferred: keeps `lt4rec --help` instant
 
     def ready(port):
         print(f"lt4rec serve: listening on {host}:{port} with {n_workers} worker processes: "

@@ -18,7 +18,7 @@ from tensorflow.core.example import feature_pb2 as tensorflow_dot_core_dot_examp
 DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19serving/protos/rank.proto\x12\x0elt4rec.serving\x1a%tensorflow/core/example/example.proto\x1a%tensorflow/core/example/feature.proto\"@\n\nCandidates\x12\x0b\n\x03ids\x18\x01 \x03(\t\x12%\n\x07\x63olumns\x18\x02 \x01(\x0b\x32\x14.tensorflow.Features\"i\n\x0bRankRequest\x12$\n\x07\x63ontext\x18\x01 \x01(\x0b\x32\x13.tensorflow.Example\x12.\n\ncandidates\x18\x03 \x01(\x0b\x32\x1a.lt4rec.serving.CandidatesJ\x04\x08\x02\x10\x03\"\xac\x01\n\x0cRankResponse\x12\x0b\n\x03ids\x18\x07 \x03(\t\x12\r\n\x05index\x18\x08 \x03(\x05\x12\x0c\n\x04pctr\x18\t \x03(\x02\x12\x0c\n\x04pcvr\x18\n \x03(\x02\x12\x11\n\trankscore\x18\x0b \x03(\x01\x12\x14\n\x0cpctr_version\x18\x02 \x01(\x03\x12\x14\n\x0cpcvr_version\x18\x03 \x01(\x03\x12\t\n\x01\x61\x18\x04 \x01(\x01\x12\t\n\x01\x62\x18\x05 \x01(\x01\x12\t\n\x01\x63\x18\x06 \x01(\x01J\x04\x08\x01\x10\x02\x32S\n\x0eRankingService\x12\x41\n\x04Rank\x12\x1b.lt4rec.serving.RankRequest\x1a\x1c.lt4rec.serving.RankResponseb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
-_builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'serving.protos.rank_pb2', globals())
+_builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'lt4rec.serving.protos.rank_pb2', globals())
 if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None

@@ -2,7 +2,7 @@
 """Client and server classes corresponding to protobuf-defined services."""
 import grpc
 
-from serving.protos import rank_pb2 as serving_dot_protos_dot_rank__pb2
+from lt4rec.serving.protos import rank_pb2 as serving_dot_protos_dot_rank__pb2
 
 
 class RankingServiceStub(object):
