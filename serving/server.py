@@ -132,7 +132,8 @@ class Server:
         cfg, rank = self.config, self.config.ranking
         names = (rank.pctr_model, rank.pcvr_model)
         if cfg.models_dir is not None:
-            return model_clients.InProcessModels(self.registry, self._executor, names, rank.signature)
+            return model_clients.InProcessModels(self.registry, self._executor, names,
+                                                 rank.signature)
         return model_clients.RemoteModels(cfg.target, names, rank.signature, rank.timeout_s,
                             cfg.grpc_options())
 

@@ -9,7 +9,9 @@ pattern: one ``grpc.aio`` server per process, SO_REUSEPORT, the kernel spreading
    the kernel's free port);
 2. starts ``n`` worker processes (``spawn``: gRPC and TensorFlow must not be forked once
    initialised), each a ``Server`` with ``reuse_port`` on that port that loads the models,
-   polls the model folder and hot-swaps new versions on its own;
+   polls the model folder and hot-swaps new versions on its own; TensorFlow's intra-op
+   threads per worker are cores / workers, so the workers share the cores instead of each
+   oversubscribing all of them;
 3. on SIGTERM / SIGINT forwards SIGTERM to every worker: each refuses new calls, lets its
    in-flight ones finish (``grace_s``) and exits; the parent waits for all of them.
 
@@ -23,6 +25,7 @@ import contextlib
 import dataclasses
 import logging
 import multiprocessing
+import os
 import queue as queue_lib
 import signal
 import socket
@@ -58,8 +61,13 @@ def reserve_port(host: str, port: int) -> Iterator[int]:
         sock.close()
 
 
-def _worker(config: ServerConfig, ready: multiprocessing.Queue) -> None:
+def _worker(config: ServerConfig, ready: multiprocessing.Queue, tf_threads: int) -> None:
     """One worker process: serve until SIGTERM/SIGINT, then drain and exit."""
+    import tensorflow as tf
+
+    # cores / workers threads per op: the workers together use every core without each
+    # spreading one op over all of them (the two model calls of a request still run at once)
+    tf.config.threading.set_intra_op_parallelism_threads(tf_threads)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s [worker %(process)d]"
                                                    " %(message)s")
     stop = threading.Event()
@@ -119,7 +127,8 @@ def serve_workers(config: ServerConfig, n_workers: int, stop: threading.Event,
     ready = ctx.Queue()
     with reserve_port(config.host, config.port) as port:
         worker_config = dataclasses.replace(config, port=port, reuse_port=True)
-        procs = [ctx.Process(target=_worker, args=(worker_config, ready), daemon=True,
+        tf_threads = max(1, (os.cpu_count() or 1) // n_workers)
+        procs = [ctx.Process(target=_worker, args=(worker_config, ready, tf_threads), daemon=True,
                              name=f"lt4rec-serve-{i}") for i in range(n_workers)]
         for p in procs:
             p.start()

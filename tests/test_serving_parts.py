@@ -96,7 +96,8 @@ def test_request_checks_name_the_candidate_the_feature_and_the_limit():
             rank_request.check_request(request, max_candidates=10)
     no_category = req()
     del no_category.candidates.columns.feature[names.ITEM_CATEGORY]
-    with pytest.raises(InvalidRequest, match=rf"missing required feature\(s\) \['{names.ITEM_CATEGORY}'\]"):
+    with pytest.raises(InvalidRequest,
+                       match=rf"missing required feature\(s\) \['{names.ITEM_CATEGORY}'\]"):
         rank_request.check_request(no_category, max_candidates=10)
     optional = req()
     del optional.context.features.feature[names.USER_RECENT_CLICKS]  # lists may be absent

@@ -2,6 +2,8 @@
 
 import csv
 import os
+import random
+import re
 import shutil
 import subprocess
 import sys
@@ -11,6 +13,7 @@ import pytest
 
 from lt4rec.schemas import contract, logs
 from lt4rec.schemas.contract import DType, Group, Kind
+from lt4rec.schemas.values import list_format_ok, list_pattern
 from lt4rec.serving import rank_request
 from lt4rec.serving.errors import InvalidRequest
 from lt4rec.schemas.validation import rules, validate_logs
@@ -247,3 +250,17 @@ def test_every_serving_column_is_accepted_by_requests_and_logs_alike():
     # every column saw both a good and a bad value
     assert all(v == {True, False} for v in verdicts.values()), verdicts
     assert not _accepted_by_request(rank_request.serving_features()[names.SOURCE_PAGE], "nowhere")
+
+
+def test_list_columns_checked_joined_agree_with_field_by_field():
+    """The one-scan check of a whole list column gives each field the verdict of the field's
+    own pattern (random fields over digits, signs, separators, newlines and junk)."""
+    feature = contract.load()[names.ITEM_TAGS]
+    pattern = re.compile(list_pattern(feature))
+    rng = random.Random(0)
+    for alphabet in ("0123|\n", "0123+-|a,\n "):
+        for _ in range(3000):
+            raw = np.array(["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6)))
+                            for _ in range(rng.randint(1, 3))], dtype=object)
+            expected = [x == "" or pattern.fullmatch(x) is not None for x in raw]
+            assert list_format_ok(feature, raw).tolist() == expected, list(raw)
