@@ -133,8 +133,8 @@ def _serve_workers(config, host: str, n_workers: int) -> int:
     from lt4rec.serving.workers import serve_workers  # deferred: keeps `lt4rec --help` instant
 
     def ready(port):
-        print(f"lt4rec serve: listening on {host}:{port} with {n_workers} worker processes: "
-              f"{_describe(config)}", flush=True)
+        print(f"lt4rec serve: listening on {host}:{port}: {_describe(config)}; "
+              f"{n_workers} worker processes", flush=True)
 
     stop = _stop_event()
     try:
