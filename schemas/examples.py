@@ -7,6 +7,10 @@ int64_list, FLOAT as float_list, STRING and LIST columns as bytes_list, an empty
 absent feature (what ``models.features.raw_feature_spec`` parses). Rows that carry labels
 also get the contract's derived columns (``watch_ratio``, 0 on non-clicks), so evaluators can
 read the CVR label from the examples.
+
+This is the one contract-value -> tf.Example encoding: log rows (``encode_rows``), JSON rank
+requests (``example_from_values`` for the context, ``features_from_columns`` for the candidates'
+columns) and tests all write features through ``typed_value`` / ``put_value``.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from lt4rec.schemas import labels, names as column_names
 from lt4rec.schemas.contract import DType, Feature, Kind
 
 _LIST_FIELD = {DType.INT: "int64_list", DType.FLOAT: "float_list", DType.STRING: "bytes_list"}
+_PY_TYPE = {DType.INT: int, DType.FLOAT: float, DType.STRING: str}
 
 
 def value_list(feature: feature_pb2.Feature, f: Feature):
@@ -50,7 +55,7 @@ def typed_value(f: Feature, value, where: str):
         raise ValueError(f"{where}: {f.name!r} must be {f.dtype.value}"
                          f"{' (or a list of ids)' if f.kind is Kind.LIST else ''}; "
                          f"received {value!r}")
-    return {DType.INT: int, DType.FLOAT: float, DType.STRING: str}[f.dtype](value)
+    return _PY_TYPE[f.dtype](value)
 
 
 def put_value(feature_map, f: Feature, value) -> None:
@@ -96,9 +101,6 @@ def features_from_columns(columns: Mapping[str, Sequence], known: Mapping[str, F
         else:
             target.extend(values)
     return out
-
-
-_PY_TYPE = {DType.INT: int, DType.FLOAT: float, DType.STRING: str}
 
 
 def encode_rows(columns: Dict[str, np.ndarray],
