@@ -22,6 +22,7 @@ orchestrator restarts the whole set rather than serving on fewer cores unnoticed
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import dataclasses
 import logging
 import multiprocessing
@@ -61,9 +62,20 @@ def reserve_port(host: str, port: int) -> Iterator[int]:
         sock.close()
 
 
+def _stop_with_parent() -> None:
+    """Linux: SIGTERM this process when the parent dies, even by SIGKILL (no orphan keeps
+    serving the port)."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _worker(config: ServerConfig, ready: multiprocessing.Queue, tf_threads: int) -> None:
     """One worker process: serve until SIGTERM/SIGINT, then drain and exit."""
     import tensorflow as tf
+
+    _stop_with_parent()
 
     # cores / workers threads per op: the workers together use every core without each
     # spreading one op over all of them (the two model calls of a request still run at once)

@@ -11,6 +11,7 @@ import yaml
 from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
 
+from lt4rec.commands.rank import format_table
 from lt4rec.models.tasks import OUTPUT_NAMES
 from lt4rec.schemas import names
 from lt4rec.models import tf_serving_config
@@ -230,3 +231,15 @@ def test_generated_protos_match_rank_proto():
     assert generated == declared
     assert [m.name for m in rank_pb2.DESCRIPTOR.services_by_name["RankingService"].methods] == [
         "Rank"]
+
+
+def test_rank_command_prints_the_columnar_response_in_rank_order():
+    response = rank_pb2.RankResponse(ids=["b", "a"], index=[1, 0], pctr=[0.5, 0.25],
+                                     pcvr=[0.5, 0.5], rankscore=[25.0, 6.25], pctr_version=3,
+                                     pcvr_version=4, a=1, b=1, c=1)
+    lines = format_table(response).splitlines()
+    assert lines[0].startswith("pctr v3, pcvr v4")
+    assert lines[2].split() == ["1", "b", "0.5000", "0.5000", "25"]
+    assert lines[3].split() == ["2", "a", "0.2500", "0.5000", "6.25"]
+    assert rank_request.response_to_json(response)["candidates"][1] == {
+        "rank": 2, "id": "a", "index": 0, "pctr": 0.25, "pcvr": 0.5, "rankscore": 6.25}
