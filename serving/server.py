@@ -111,11 +111,12 @@ class Server:
 
     def _load_models(self) -> None:
         from lt4rec.models.tasks import OUTPUT_NAMES
-        from lt4rec.serving.model_registry import ModelRegistry
+        from lt4rec.serving.model_registry import ModelRegistry, freeze_heap
 
         cfg = self.config
         kwargs = {"loader": self._loader} if self._loader is not None else {}
-        self.registry = ModelRegistry(cfg.models_dir, OUTPUT_NAMES, cfg.keep_versions, **kwargs)
+        self.registry = ModelRegistry(cfg.models_dir, OUTPUT_NAMES, cfg.keep_versions,
+                                      on_publish=freeze_heap, **kwargs)
         self.registry.poll_once()
         self.registry.require_loaded()
 
@@ -201,6 +202,9 @@ class Server:
             raise self._error
         if self.registry is not None:
             self.registry.start_polling(cfg.poll_interval_s)
+        else:  # ranking only: still keep the collector off TensorFlow's objects
+            from lt4rec.serving.model_registry import freeze_heap  # deferred: imports TensorFlow
+            freeze_heap()
         return self.port
 
     async def _stop(self, grace_s: float) -> None:

@@ -243,3 +243,15 @@ def test_rank_command_prints_the_columnar_response_in_rank_order():
     assert lines[3].split() == ["2", "a", "0.2500", "0.5000", "6.25"]
     assert rank_request.response_to_json(response)["candidates"][1] == {
         "rank": 2, "id": "a", "index": 0, "pctr": 0.25, "pcvr": 0.5, "rankscore": 6.25}
+
+
+def test_registry_calls_on_publish_only_when_what_is_served_changes(tmp_path):
+    _versions(tmp_path, 1)
+    published = []
+    registry = ModelRegistry(str(tmp_path), OUTPUT_NAMES, loader=_FakeLoader(),
+                             on_publish=lambda: published.append(registry.get("pctr").version))
+    registry.poll_once()
+    registry.poll_once()  # nothing new on disk
+    _versions(tmp_path, 2)
+    registry.poll_once()
+    assert published == [1, 2]
