@@ -139,7 +139,7 @@ def serve_workers(config: ServerConfig, n_workers: int, stop: threading.Event,
     ready = ctx.Queue()
     with reserve_port(config.host, config.port) as port:
         worker_config = dataclasses.replace(config, port=port, reuse_port=True)
-        tf_threads = max(1, (os.cpu_count() or 1) // n_workers)
+        tf_threads = max(1, len(os.sched_getaffinity(0)) // n_workers)
         procs = [ctx.Process(target=_worker, args=(worker_config, ready, tf_threads), daemon=True,
                              name=f"lt4rec-serve-{i}") for i in range(n_workers)]
         for p in procs:

@@ -54,7 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="timed requests per (candidates, clients) setting (default 400)")
     parser.add_argument("--warmup", type=int, default=20,
                         help="untimed requests first, per setting (default 20)")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+    parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)),
                         help="lt4rec serve --workers (default: one per core)")
 
 

@@ -61,9 +61,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="calls admitted at once; more get RESOURCE_EXHAUSTED (default 256)")
     ops.add_argument("--grace", type=float, default=10.0,
                      help="seconds shutdown waits for in-flight calls (default 10)")
-    ops.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                     help="server processes sharing the port (default: one per core, "
-                          f"{os.cpu_count() or 1} here); each loads the models")
+    ops.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)),
+                     help="server processes sharing the port (default: one per core this "
+                          f"process may use, {len(os.sched_getaffinity(0))} here); each loads "
+                          "the models")
 
 
 def config_from_args(args: argparse.Namespace):
