@@ -49,6 +49,9 @@ def reserve_port(host: str, port: int) -> Iterator[int]:
     address = (host.strip("[]"), port)
     if port:
         with socket.socket(family, socket.SOCK_STREAM) as probe:
+            # SO_REUSEADDR as gRPC's own bind: a listener (or a bound socket without it, such
+            # as another server's reservation) refuses the probe, TIME_WAIT leftovers do not
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind(address)
             except OSError as err:
