@@ -25,6 +25,7 @@ List columns take a JSON list of ids or the logged ``|``-joined string.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Dict, Mapping, Optional, Sequence
 
 import numpy as np
@@ -41,8 +42,10 @@ from lt4rec.serving.protos import rank_pb2
 _MODEL_DTYPE = {DType.INT: np.int64, DType.FLOAT: np.float32, DType.STRING: object}
 
 
+@functools.lru_cache(maxsize=None)
 def serving_features() -> Dict[str, Feature]:
-    """{name: Feature} of the columns a request may carry (the SERVING environment)."""
+    """{name: Feature} of the columns a request may carry (the SERVING environment); shared,
+    do not modify."""
     return {f.name: f for f in contract_lib.load() if f.in_serving}
 
 
