@@ -131,7 +131,7 @@ def _column(f: Feature, request, n: int) -> Optional[np.ndarray]:
     else:
         return None
     values, present, parsed = _typed(f, raw)
-    ok, violations = check_column(f, values, present, parsed)
+    _, violations = check_column(f, values, present, parsed)
     broken = [v for v in violations if v.mask.any()]
     if broken:
         raise _refuse(f, values, broken, where)
