@@ -30,6 +30,11 @@ class NotFound(ServingError):
     code = grpc.StatusCode.NOT_FOUND
 
 
+class Unavailable(ServingError):
+    """Not ready yet (no version of the model loaded so far): the client may retry."""
+    code = grpc.StatusCode.UNAVAILABLE
+
+
 class TooLarge(ServingError):
     """A request over a configured limit (examples per batch, candidates per request)."""
     code = grpc.StatusCode.RESOURCE_EXHAUSTED

@@ -8,6 +8,12 @@ built or parsed), the two calls in flight at once; both return ``Scores`` per mo
   (``LoadedModel.run``) in the inference thread pool; no second gRPC hop, no serialization.
 * ``RemoteModels``: TF Serving's ``Predict`` over a ``grpc.aio`` channel, the columns sent as
   tensor inputs; works against ``tensorflow_model_server`` and ``lt4rec serve --models-only``.
+  The channel comes from ``ops.Operations.channel``: TLS / mutual TLS (``--target-ssl-*``) and
+  deadline propagation (each call gets at most what the serving request has left).
+
+Deadlines of in-process calls: the server's request deadline (``deadline.DeadlineInterceptor``)
+answers DEADLINE_EXCEEDED when it passes; a TensorFlow call already running in the pool
+finishes in the background (TensorFlow calls cannot be interrupted).
 """
 
 from __future__ import annotations
@@ -85,19 +91,21 @@ class RemoteModels:
     """TF Serving's Predict on ``target``, the raw-feature signature's inputs as tensors.
 
     Args:
-      target: the model server's HOST:PORT.
+      channel: a ``grpc.aio`` channel to ``target`` (``ops.Operations.channel``: TLS as
+        configured, each call's timeout cut to what the serving request has left); closed by
+        ``close``.
+      target: the model server's HOST:PORT (for error messages).
       names: (pCTR model, pCVR model).
       signature: the raw-feature signature.
-      timeout_s: deadline of each call.
-      options: gRPC channel options (message size limits).
+      timeout_s: deadline of each call (an upper bound: the request's deadline may cut it).
     """
 
-    def __init__(self, target: str, names: Tuple[str, str], signature: str, timeout_s: float,
-                 options=()):
+    def __init__(self, channel: grpc.aio.Channel, target: str, names: Tuple[str, str],
+                 signature: str, timeout_s: float):
         self._target, self._names, self._signature = target, names, signature
         self._timeout = timeout_s
-        self._channel = grpc.aio.insecure_channel(target, options=list(options))
-        self._stub = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
+        self._channel = channel
+        self._stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
 
     def _request(self, name: str, protos) -> predict_pb2.PredictRequest:
         req = predict_pb2.PredictRequest()

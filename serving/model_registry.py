@@ -15,11 +15,11 @@ its availability-preserving loader:
   a version that fails to load is reported (GetModelStatus), not retried, and the previous one
   keeps serving; deleting the newest folder (a rollback) brings the previous version back.
 
-``freeze_heap`` (the server's ``on_publish`` hook) keeps Python's garbage collector off the
+``FreezeHeap`` (a registry observer the server adds) keeps Python's garbage collector off the
 request path: a loaded TensorFlow model is several 100k Python objects, and a full collection
 that scans them stalls every thread for 100s of ms (a p99 spike). After each publish it
-collects once (freeing the dropped versions) and freezes what is alive (``gc.freeze``), so
-later collections scan only the objects requests create.
+(``freeze_heap``) collects once (freeing the dropped versions) and freezes what is alive
+(``gc.freeze``), so later collections scan only the objects requests create.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import os
 import threading
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from lt4rec.serving.errors import NotFound
+from lt4rec.serving.errors import NotFound, Unavailable
 from lt4rec.models.signatures import SAVED_MODEL_FILE
 from lt4rec.serving.loaded_model import LoadedModel
 from lt4rec.serving.warmup import load_and_warm
@@ -58,6 +58,16 @@ def freeze_heap() -> None:
     gc.freeze()
 
 
+class FreezeHeap:
+    """ModelRegistry observer: ``freeze_heap`` after each publish (see the module docstring)."""
+
+    def on_publish(self, previous: Dict[str, List[int]], served: Dict[str, List[int]]) -> None:
+        freeze_heap()
+
+    def on_load_failure(self, model: str, version: int, error: str) -> None:
+        """A failed load publishes nothing: nothing to collect."""
+
+
 def versions_on_disk(model_dir: str) -> List[int]:
     """Integer-named version folders of ``model_dir`` holding a SavedModel, oldest first."""
     if not os.path.isdir(model_dir):
@@ -74,30 +84,35 @@ class ModelRegistry:
       names: the models to serve.
       keep_versions: how many of the newest versions to keep loaded (>= 1).
       loader: ``(name, version, path) -> LoadedModel`` (tests swap in slow or failing ones).
-      on_publish: called (in the polling thread) after a poll changed what is served, e.g.
-        ``freeze_heap``.
+
+    Attributes:
+      observers: told, in the poller's thread, of each poll that changed what is served,
+        ``on_publish(previous, served)`` with {name: versions}, and of each failed load,
+        ``on_load_failure(name, version, error)`` (``FreezeHeap``; health and metrics,
+        ``ops.Operations.observers``).
     """
 
     def __init__(self, root: str, names: Sequence[str], keep_versions: int = 1,
-                 loader: Callable[[str, int, str], LoadedModel] = load_and_warm,
-                 on_publish: Optional[Callable[[], None]] = None):
+                 loader: Callable[[str, int, str], LoadedModel] = load_and_warm):
         if keep_versions < 1:
             raise ValueError(f"`keep_versions` must be >= 1. Received: keep_versions={keep_versions}")
         self.root, self.names, self.keep_versions = root, tuple(names), keep_versions
-        self._loader, self._on_publish = loader, on_publish
+        self._loader = loader
         self._snapshot: Dict[str, Dict[int, LoadedModel]] = {n: {} for n in self.names}
         self._status: Dict[Tuple[str, int], VersionStatus] = {}
         self._failed: set = set()
         self._poll_lock = threading.Lock()  # one poll at a time; readers never take it
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
+        self.observers: list = []
 
     # -- reading (any thread, lock-free) ------------------------------------------------------
     def get(self, name: str, version: Optional[int] = None) -> LoadedModel:
         """The newest served version of ``name``, or exactly ``version``.
 
         Raises:
-          NotFound: unknown name, nothing loaded yet, or ``version`` not served.
+          NotFound: unknown name, or ``version`` not served.
+          Unavailable: no version of ``name`` loaded yet (the server is starting).
         """
         snapshot = self._snapshot  # one read: the whole request uses this set
         if name not in snapshot:
@@ -105,7 +120,7 @@ class ModelRegistry:
                            f"{', '.join(self.names)}")
         versions = snapshot[name]
         if not versions:
-            raise NotFound(f"model {name!r} has no version loaded yet (looking under "
+            raise Unavailable(f"model {name!r} has no version loaded yet (looking under "
                            f"{os.path.join(self.root, name)})")
         if version is None:
             return versions[max(versions)]
@@ -143,10 +158,13 @@ class ModelRegistry:
             changed = any(new[n].keys() != self._snapshot[n].keys()
                           or any(m is not self._snapshot[n][v] for v, m in new[n].items())
                           for n in self.names)
+            previous = {n: sorted(v) for n, v in self._snapshot.items()}
             self._snapshot = new  # the atomic swap
-            if changed and self._on_publish is not None:
-                self._on_publish()
-            return {n: sorted(v) for n, v in new.items()}
+            served = {n: sorted(v) for n, v in new.items()}
+            if changed:
+                for observer in self.observers:
+                    observer.on_publish(previous, served)
+            return served
 
     def _next_versions(self, name: str) -> Dict[int, LoadedModel]:
         current = self._snapshot[name]
@@ -174,6 +192,8 @@ class ModelRegistry:
             self._failed.add((name, version))
             self._status[(name, version)] = VersionStatus(version, END, f"{type(err).__name__}: "
                                                                         f"{err}")
+            for observer in self.observers:
+                observer.on_load_failure(name, version, self._status[(name, version)].error)
             return None
         _LOG.info("model %s version %d loaded in %.2fs", name, version, model.load_seconds)
         self._status[(name, version)] = VersionStatus(version, AVAILABLE)

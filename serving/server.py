@@ -18,6 +18,10 @@ of ``inference_threads``. ``max_concurrent_rpcs`` bounds what is admitted at onc
 clients get RESOURCE_EXHAUSTED instead of the server queueing without limit);
 ``max_message_mb`` bounds a request's size (RESOURCE_EXHAUSTED from gRPC itself). ``stop``
 refuses new calls, lets in-flight ones finish for up to ``grace_s``, then releases everything.
+
+Operations (``ops.py``, issue 15): the port opens before the models load, the standard health
+service saying NOT_SERVING (and model calls UNAVAILABLE) until both are loaded and again from
+``stop`` on; metrics, TLS and request deadlines as ``ServerConfig.ops`` says.
 """
 
 from __future__ import annotations
@@ -30,8 +34,11 @@ import threading
 from typing import Optional
 
 import grpc
+from tensorflow_serving.apis import model_service_pb2, prediction_service_pb2
 
 from lt4rec.serving.inference import Limits
+from lt4rec.serving.ops import Operations, OpsConfig
+from lt4rec.serving.protos import rank_pb2
 from lt4rec.serving.ranking import RankingConfig
 
 _LOG = logging.getLogger(__name__)
@@ -54,8 +61,9 @@ class ServerConfig:
       max_concurrent_rpcs: calls admitted at once; more get RESOURCE_EXHAUSTED.
       max_message_mb: largest request or response, MiB.
       grace_s: how long shutdown waits for in-flight calls.
-      reuse_port: share ``port`` with other processes (``serving.workers``); False refuses a
-        port already in use.
+      reuse_port: share ``port`` (and ``ops.health_port``) with other processes
+        (``serving.workers``); False refuses a port already in use.
+      ops: health, metrics, TLS, request deadline, drain (``ops.OpsConfig``).
     """
     port: int = 8500
     host: str = "0.0.0.0"
@@ -70,6 +78,7 @@ class ServerConfig:
     max_message_mb: int = 64
     grace_s: float = 10.0
     reuse_port: bool = False
+    ops: OpsConfig = OpsConfig()
 
     def __post_init__(self):
         if self.models_dir is None and (self.ranking is None or self.target is None):
@@ -78,6 +87,8 @@ class ServerConfig:
         if self.models_dir is not None and self.target is not None:
             raise ValueError("give either a models directory or a --target model server, "
                              "not both")
+        if self.ops.target_tls is not None and self.target is None:
+            raise ValueError("TLS settings for a --target model server, but there is none")
         for name in ("inference_threads", "max_concurrent_rpcs", "max_message_mb"):
             if getattr(self, name) < 1:
                 raise ValueError(f"`{name}` must be >= 1. Received: {name}={getattr(self, name)}")
@@ -108,24 +119,27 @@ class Server:
         self._models = None  # the ranking service's model backend
         self._executor: Optional[concurrent.futures.ThreadPoolExecutor] = None
         self._stopped: Optional[asyncio.Event] = None
+        self.ops = Operations(config.ops, _services(config), config.host)  # ops (issue 15)
 
-    def _load_models(self) -> None:
+    def _new_registry(self) -> None:
         from lt4rec.models.tasks import OUTPUT_NAMES
-        from lt4rec.serving.model_registry import ModelRegistry, freeze_heap
+        from lt4rec.serving.model_registry import FreezeHeap, ModelRegistry
 
         cfg = self.config
         kwargs = {"loader": self._loader} if self._loader is not None else {}
-        self.registry = ModelRegistry(cfg.models_dir, OUTPUT_NAMES, cfg.keep_versions,
-                                      on_publish=freeze_heap, **kwargs)
-        self.registry.poll_once()
-        self.registry.require_loaded()
+        self.registry = ModelRegistry(cfg.models_dir, OUTPUT_NAMES, cfg.keep_versions, **kwargs)
+        # the heap is frozen before health says SERVING: no full collection under traffic
+        self.registry.observers.append(FreezeHeap())
+        self.registry.observers.extend(self.ops.observers)  # ops: health + metrics (issue 15)
 
-    def _new_server(self, max_concurrent_rpcs: int):
+    def _new_server(self, max_concurrent_rpcs: int, interceptors=()):
         # gRPC sets SO_REUSEPORT by default: a second server on a taken port would silently
         # share its traffic; refuse instead, unless this is one of our own workers.
-        reuse = int(self.config.reuse_port)
-        return grpc.aio.server(options=self.config.grpc_options() + [("grpc.so_reuseport", reuse)],
+        return grpc.aio.server(options=self._server_options(), interceptors=list(interceptors),
                                maximum_concurrent_rpcs=max_concurrent_rpcs)
+
+    def _server_options(self):
+        return self.config.grpc_options() + [("grpc.so_reuseport", int(self.config.reuse_port))]
 
     def _model_backend(self):
         from lt4rec.serving import model_clients  # deferred: TF Serving's protos (TensorFlow)
@@ -135,8 +149,10 @@ class Server:
         if cfg.models_dir is not None:
             return model_clients.InProcessModels(self.registry, self._executor, names,
                                                  rank.signature)
-        return model_clients.RemoteModels(cfg.target, names, rank.signature, rank.timeout_s,
-                            cfg.grpc_options())
+        channel = self.ops.channel(  # ops: TLS, deadline propagation, upstream health
+            cfg.target, cfg.grpc_options(), names, cfg.poll_interval_s, rank.timeout_s)
+        return model_clients.RemoteModels(channel, cfg.target, names, rank.signature,
+                                          rank.timeout_s)
 
     async def _serve(self) -> None:
         from lt4rec.serving.model_server import ModelStatusServicer, PredictionServicer
@@ -145,7 +161,7 @@ class Server:
         from tensorflow_serving.apis import model_service_pb2_grpc, prediction_service_pb2_grpc
 
         cfg = self.config
-        public = self._new_server(cfg.max_concurrent_rpcs)
+        public = self._new_server(cfg.max_concurrent_rpcs, self.ops.interceptors())
         self._servers.append(public)
         if cfg.models_dir is not None:
             predict = PredictionServicer(self.registry, cfg.limits, self._executor)
@@ -156,14 +172,19 @@ class Server:
             self._models = self._model_backend()
             rank_pb2_grpc.add_RankingServiceServicer_to_server(
                 RankingServicer(cfg.ranking, self._models), public)
+        error = None
         try:
-            self.port = public.add_insecure_port(f"{cfg.host}:{cfg.port}")
+            await self.ops.start(public, self._server_options())  # ops: health, metrics
+            self.port = self.ops.add_port(public, f"{cfg.host}:{cfg.port}")  # ops: TLS
         except RuntimeError:
             self.port = 0
+        except OSError as err:  # the metrics or health port
+            self.port, error = 0, err
         if not self.port:
+            await self.ops.close()
             if self._models is not None:
                 await self._models.close()
-            raise OSError(f"cannot bind {cfg.host}:{cfg.port} (is the port in use?)")
+            raise error or OSError(f"cannot bind {cfg.host}:{cfg.port} (is the port in use?)")
         await public.start()
         self._stopped = asyncio.Event()
         self._ready.set()
@@ -188,11 +209,7 @@ class Server:
         self._executor = concurrent.futures.ThreadPoolExecutor(cfg.inference_threads,
                                                                thread_name_prefix="inference")
         if cfg.models_dir is not None:
-            try:
-                self._load_models()
-            except BaseException:
-                self._shutdown_sync()
-                raise
+            self._new_registry()
         self._thread = threading.Thread(target=self._run, name="grpc-server", daemon=True)
         self._thread.start()
         if not self._ready.wait(timeout_s):
@@ -201,6 +218,13 @@ class Server:
             self._shutdown_sync()
             raise self._error
         if self.registry is not None:
+            # the port is open (health NOT_SERVING, model calls UNAVAILABLE) while loading
+            try:
+                self.registry.poll_once()
+                self.registry.require_loaded()
+            except BaseException:
+                self.stop(grace_s=0)
+                raise
             self.registry.start_polling(cfg.poll_interval_s)
         else:  # ranking only: still keep the collector off TensorFlow's objects
             from lt4rec.serving.model_registry import freeze_heap  # deferred: imports TensorFlow
@@ -208,8 +232,10 @@ class Server:
         return self.port
 
     async def _stop(self, grace_s: float) -> None:
+        await self.ops.drain()  # ops: health NOT_SERVING, --drain-delay (issue 15)
         for server in self._servers:
             await server.stop(grace_s)
+        await self.ops.close()  # ops (issue 15): stops following the model server first
         if self._models is not None:
             await self._models.close()
         self._stopped.set()
@@ -230,3 +256,14 @@ class Server:
             self._executor.shutdown(wait=True)
         if not self._loop.is_closed() and not self._loop.is_running():
             self._loop.close()
+
+
+def _services(config: ServerConfig):
+    """Full names of the gRPC services ``config`` serves (the health service reports each)."""
+    out = []
+    if config.models_dir is not None:
+        out += [prediction_service_pb2.DESCRIPTOR.services_by_name["PredictionService"].full_name,
+                model_service_pb2.DESCRIPTOR.services_by_name["ModelService"].full_name]
+    if config.ranking is not None:
+        out.append(rank_pb2.DESCRIPTOR.services_by_name["RankingService"].full_name)
+    return out

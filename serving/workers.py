@@ -3,17 +3,22 @@ pattern: one ``grpc.aio`` server per process, SO_REUSEPORT, the kernel spreading
 
 ``serve_workers(config, n)``:
 
-1. reserves ``config.port`` in this (parent) process: a probe bind *without* SO_REUSEPORT
-   first, so a port some other server holds is a clear error as with one process, then a
-   SO_REUSEPORT socket that stays bound (not listening) so the port remains ours (port 0:
-   the kernel's free port);
-2. starts ``n`` worker processes (``spawn``: gRPC and TensorFlow must not be forked once
-   initialised), each a ``Server`` with ``reuse_port`` on that port that loads the models,
-   polls the model folder and hot-swaps new versions on its own; TensorFlow's intra-op
-   threads per worker are cores / workers, so the workers share the cores instead of each
+1. reserves ``config.port`` (and ``--health-port``) in this (parent) process: a probe bind
+   *without* SO_REUSEPORT first, so a port some other server holds is a clear error as with
+   one process, then a SO_REUSEPORT socket that stays bound (not listening) so the port
+   remains ours (port 0: the kernel's free port);
+2. with ``--metrics-port``, serves the one Prometheus endpoint of all workers
+   (``metrics.CollectedEndpoint``, prometheus_client's multiprocess mode over a temporary
+   ``PROMETHEUS_MULTIPROC_DIR``);
+3. starts ``n`` worker processes (``spawn``: gRPC and TensorFlow must not be forked once
+   initialised), each a ``Server`` with ``reuse_port`` on those ports that opens them, then
+   loads the models (health NOT_SERVING until then), polls the model folder and hot-swaps new
+   versions on its own; health and TLS are per worker; TensorFlow's intra-op threads per
+   worker are cores / workers, so the workers share the cores instead of each
    oversubscribing all of them;
-3. on SIGTERM / SIGINT forwards SIGTERM to every worker: each refuses new calls, lets its
-   in-flight ones finish (``grace_s``) and exits; the parent waits for all of them.
+4. on SIGTERM / SIGINT forwards SIGTERM to every worker: each turns health NOT_SERVING (then
+   ``--drain-delay``), refuses new calls, lets its in-flight ones finish (``grace_s``) and
+   exits; the parent waits for all of them.
 
 A worker that dies takes the others down and ``serve_workers`` returns non-zero, so the
 orchestrator restarts the whole set rather than serving on fewer cores unnoticed.
@@ -28,12 +33,30 @@ import logging
 import multiprocessing
 import os
 import queue as queue_lib
+import shutil
 import signal
 import socket
+import tempfile
 import threading
-from typing import Callable, Iterator, List
+from typing import Callable, Iterator, List, Optional
 
+from prometheus_client import multiprocess
+
+from lt4rec.serving.metrics import CollectedEndpoint
 from lt4rec.serving.server import Server, ServerConfig
+from lt4rec.serving.tls import read_ssl_config
+
+# read by prometheus_client when a worker imports it (before any metric exists)
+MULTIPROC_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkerPorts:
+    """Where the workers serve: the gRPC port, the health-only port and the parent's metrics
+    endpoint (None: not served)."""
+    port: int
+    health_port: Optional[int] = None
+    metrics_port: Optional[int] = None
 
 _LOG = logging.getLogger(__name__)
 
@@ -109,39 +132,84 @@ def _wait_ready(procs: List, ready: multiprocessing.Queue, timeout_s: float) -> 
             raise RuntimeError(f"a worker failed to start: {message}")
 
 
-def _stop_all(procs: List, grace_s: float) -> None:
+def _stop_all(procs: List, grace_s: float, drain_s: float) -> None:
     for p in procs:
         if p.is_alive():
             p.terminate()  # SIGTERM: the worker drains
     for p in procs:
-        p.join(grace_s + 30)
+        p.join(drain_s + grace_s + 30)
         if p.is_alive():
             _LOG.error("worker %d did not stop in time; killing it", p.pid)
             p.kill()
             p.join()
 
 
+@contextlib.contextmanager
+def _shared_metrics(config: ServerConfig) -> Iterator[Optional[CollectedEndpoint]]:
+    """With a metrics port: the parent's endpoint over a fresh multiprocess directory, and
+    ``MULTIPROC_DIR_ENV`` set (for the workers this context starts)."""
+    if not config.ops.metrics_port:
+        yield None
+        return
+    directory = tempfile.mkdtemp(prefix="lt4rec-metrics-")
+    before = os.environ.get(MULTIPROC_DIR_ENV)
+    endpoint = None
+    try:
+        endpoint = CollectedEndpoint(config.host, config.ops.metrics_port, directory)
+        os.environ[MULTIPROC_DIR_ENV] = directory
+        yield endpoint
+    finally:
+        if before is None:
+            os.environ.pop(MULTIPROC_DIR_ENV, None)
+        else:
+            os.environ[MULTIPROC_DIR_ENV] = before
+        if endpoint is not None:
+            endpoint.close()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _watch(procs: List, stop: threading.Event, metrics_dir: Optional[str]) -> int:
+    while not stop.wait(0.5):
+        dead = [p for p in procs if not p.is_alive()]
+        if dead:
+            if metrics_dir:  # its "live" gauges leave the sums
+                multiprocess.mark_process_dead(dead[0].pid, metrics_dir)
+            _LOG.error("worker %d exited with %s; stopping the others", dead[0].pid,
+                       dead[0].exitcode)
+            return 1
+    return 0
+
+
 def serve_workers(config: ServerConfig, n_workers: int, stop: threading.Event,
-                  on_ready: Callable[[int], None] = lambda port: None,
+                  on_ready: Callable[[WorkerPorts], None] = lambda ports: None,
                   start_timeout_s: float = 600.0) -> int:
     """Runs ``n_workers`` server processes on ``config.port`` until ``stop`` is set.
 
     Args:
-      config: what each worker serves (``reuse_port`` is set here).
+      config: what each worker serves (``reuse_port`` and the ports are set here).
       n_workers: processes (>= 1).
       stop: set it (e.g. from a signal handler) to drain and stop every worker.
-      on_ready: called with the port once every worker is serving.
+      on_ready: called with the ports once every worker has loaded the models.
     Returns:
       0 after a requested stop; 1 if a worker died.
     Raises:
-      OSError: the port is in use. RuntimeError / TimeoutError: a worker failed to start.
+      OSError: a port is in use. ValueError: a bad SSL config file. RuntimeError /
+      TimeoutError: a worker failed to start.
     """
     if n_workers < 1:
         raise ValueError(f"`n_workers` must be >= 1. Received: n_workers={n_workers}")
+    if config.ops.ssl_config_file:
+        read_ssl_config(config.ops.ssl_config_file)  # fail here, not once per worker
     ctx = multiprocessing.get_context("spawn")
     ready = ctx.Queue()
-    with reserve_port(config.host, config.port) as port:
-        worker_config = dataclasses.replace(config, port=port, reuse_port=True)
+    with contextlib.ExitStack() as held:
+        port = held.enter_context(reserve_port(config.host, config.port))
+        health_port = (held.enter_context(reserve_port(config.host, config.ops.health_port))
+                       if config.ops.health_port else None)
+        endpoint = held.enter_context(_shared_metrics(config))
+        ops = dataclasses.replace(config.ops, health_port=health_port or 0,
+                                  metrics_in_parent=endpoint is not None)
+        worker_config = dataclasses.replace(config, port=port, reuse_port=True, ops=ops)
         tf_threads = max(1, len(os.sched_getaffinity(0)) // n_workers)
         procs = [ctx.Process(target=_worker, args=(worker_config, ready, tf_threads), daemon=True,
                              name=f"lt4rec-serve-{i}") for i in range(n_workers)]
@@ -149,13 +217,7 @@ def serve_workers(config: ServerConfig, n_workers: int, stop: threading.Event,
             p.start()
         try:
             _wait_ready(procs, ready, start_timeout_s)
-            on_ready(port)
-            while not stop.wait(0.5):
-                dead = [p for p in procs if not p.is_alive()]
-                if dead:
-                    _LOG.error("worker %d exited with %s; stopping the others", dead[0].pid,
-                               dead[0].exitcode)
-                    return 1
-            return 0
+            on_ready(WorkerPorts(port, health_port, endpoint.port if endpoint else None))
+            return _watch(procs, stop, endpoint.directory if endpoint else None)
         finally:
-            _stop_all(procs, config.grace_s)
+            _stop_all(procs, config.grace_s, config.ops.drain_s)

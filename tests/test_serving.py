@@ -8,18 +8,22 @@ import concurrent.futures
 import dataclasses
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 
 import grpc
 import numpy as np
 import portpicker
 import pytest
 import tensorflow as tf
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from prometheus_client.parser import text_string_to_metric_families
 from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2,
                                      get_model_status_pb2, model_service_pb2_grpc, predict_pb2,
                                      prediction_service_pb2_grpc, regression_pb2)
@@ -43,6 +47,7 @@ from lt4rec.serving.server import Server, ServerConfig
 from conftest import tiny_config
 
 PCTR, PCVR = OUTPUT_NAMES[CTR], OUTPUT_NAMES[CVR]
+SERVING = health_pb2.HealthCheckResponse.SERVING
 MAX_BATCH = 600
 
 
@@ -513,12 +518,13 @@ def test_admission_limit_then_shutdown_drains_in_flight_requests_and_refuses_new
 
 @pytest.mark.e2e
 def test_serve_and_rank_commands(served_root, tmp_path):
-    """Two worker processes on one port answer `lt4rec rank`; SIGTERM drains both."""
-    port = portpicker.pick_unused_port()
+    """Two worker processes on one port answer `lt4rec rank` and health, one metrics endpoint
+    counts the calls of both; SIGTERM drains both."""
+    port, metrics_port = portpicker.pick_unused_port(), portpicker.pick_unused_port()
     env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(__file__)))
     serve = subprocess.Popen([sys.executable, "-m", "lt4rec.cli", "serve", "--models",
                               str(served_root), "--port", str(port), "--host", "127.0.0.1",
-                              "--workers", "2"],
+                              "--workers", "2", "--metrics-port", str(metrics_port)],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         sample = os.path.join(env["PYTHONPATH"], "serving", "examples", "rank_request.json")
@@ -539,6 +545,21 @@ def test_serve_and_rank_commands(served_root, tmp_path):
                               f"127.0.0.1:{port}", "--request", str(bad)],
                              capture_output=True, text=True, env=env, timeout=120)
         assert out.returncode == 1 and "INVALID_ARGUMENT" in out.stderr
+        line = serve.stdout.readline()  # once both workers have loaded; the Makefile parses it
+        assert re.match(rf"lt4rec serve: listening on 127\.0\.0\.1:{port}: .*; metrics "
+                        rf":{metrics_port}/metrics; 2 worker processes", line), line
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
+            assert health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest(),
+                                                        timeout=10).status == SERVING
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics",
+                                    timeout=10) as page:
+            metrics = {(m.name, tuple(sorted(m.labels.items()))): m.value for family in
+                       text_string_to_metric_families(page.read().decode("utf-8"))
+                       for m in family.samples}
+        rank_calls = (("grpc_method", "Rank"), ("grpc_service", "lt4rec.serving.RankingService"))
+        for code in ("INVALID_ARGUMENT", "OK"):
+            assert metrics[("grpc_server_handled_total", (("grpc_code", code),) + rank_calls)] == 1
+        assert metrics[("lt4rec_model_version", (("model", PCTR),))] == 1
     finally:
         serve.send_signal(signal.SIGTERM)
         try:

@@ -245,13 +245,67 @@ def test_rank_command_prints_the_columnar_response_in_rank_order():
         "rank": 2, "id": "a", "index": 0, "pctr": 0.25, "pcvr": 0.5, "rankscore": 6.25}
 
 
-def test_registry_calls_on_publish_only_when_what_is_served_changes(tmp_path):
+class _Observer:
+    def __init__(self):
+        self.published, self.failed = [], []
+
+    def on_publish(self, previous, served):
+        self.published.append((previous["pctr"], served["pctr"]))
+
+    def on_load_failure(self, model, version, error):
+        self.failed.append((model, version))
+
+
+def test_registry_tells_observers_only_when_what_is_served_changes(tmp_path):
     _versions(tmp_path, 1)
-    published = []
-    registry = ModelRegistry(str(tmp_path), OUTPUT_NAMES, loader=_FakeLoader(),
-                             on_publish=lambda: published.append(registry.get("pctr").version))
+    observer = _Observer()
+    registry = ModelRegistry(str(tmp_path), OUTPUT_NAMES, loader=_FakeLoader(
+        broken=[("pctr", 3)]))
+    registry.observers.append(observer)
     registry.poll_once()
     registry.poll_once()  # nothing new on disk
     _versions(tmp_path, 2)
     registry.poll_once()
-    assert published == [1, 2]
+    _versions(tmp_path, 3)
+    registry.poll_once()  # pctr v3 fails: pctr keeps v2, pcvr moves to v3
+    assert observer.published == [([], [1]), ([1], [2]), ([2], [2])]
+    assert observer.failed == [("pctr", 3)]
+
+
+def _k8s(name):
+    with open(os.path.join(SERVING_DIR, "k8s", name), encoding="utf-8") as fh:
+        return list(yaml.safe_load_all(fh))
+
+
+def test_ranking_manifest_probes_the_health_service_and_is_scraped_where_metrics_are():
+    import argparse
+    from lt4rec.commands import serve
+    from lt4rec.serving import health
+    pod = _k8s("ranking-deployment.yaml")[0]["spec"]["template"]
+    container = pod["spec"]["containers"][0]
+    parser = argparse.ArgumentParser()
+    serve.add_arguments(parser)
+    assert container["command"][:2] == ["lt4rec", "serve"]
+    config = serve.config_from_args(parser.parse_args(container["command"][2:]))
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert ports == {"grpc": config.port, "metrics": config.ops.metrics_port} == {
+        "grpc": 8600, "metrics": 9090}
+    assert container["readinessProbe"]["grpc"] == {"port": 8600, "service": health.OVERALL}
+    assert container["livenessProbe"]["grpc"] == {"port": 8600, "service": health.LIVENESS}
+    annotations = pod["metadata"]["annotations"]
+    assert annotations == {"prometheus.io/scrape": "true", "prometheus.io/port": "9090",
+                           "prometheus.io/path": "/metrics"}
+    assert (config.ops.request_timeout_s, config.max_message_mb) == (2.0, 16)
+
+
+def test_tf_serving_manifest_exports_prometheus_metrics_where_they_are_scraped():
+    monitoring = _k8s("configmap.yaml")[0]["data"]["monitoring.config"]
+    assert re.search(r"prometheus_config \{\s*enable: true", monitoring)
+    path = re.search(r'path: "([^"]+)"', monitoring).group(1)
+    pod = _k8s("tf-serving-deployment.yaml")[0]["spec"]["template"]
+    container = pod["spec"]["containers"][0]
+    assert "--monitoring_config_file=/config/monitoring.config" in container["args"]
+    http = next(p["containerPort"] for p in container["ports"] if p["name"] == "http")
+    annotations = pod["metadata"]["annotations"]
+    assert (annotations["prometheus.io/port"], annotations["prometheus.io/path"]) == (
+        str(http), path)

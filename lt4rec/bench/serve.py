@@ -150,12 +150,13 @@ def _floor_call(models, inputs, pool):
 
 def _floor_rows(setup, requests, args) -> List[dict]:
     from lt4rec.models.tasks import OUTPUT_NAMES  # deferred: imports TensorFlow
-    from lt4rec.serving.model_registry import ModelRegistry, freeze_heap  # deferred: TF
+    from lt4rec.serving.model_registry import FreezeHeap, ModelRegistry  # deferred: TF
     from lt4rec.serving.rank_request import check_request  # deferred: imports TensorFlow
 
     # frozen heap as in lt4rec serve: the floor and the gRPC clients of this process are not
     # stalled by full collections over TensorFlow's objects
-    registry = ModelRegistry(setup["models"], OUTPUT_NAMES, on_publish=freeze_heap)
+    registry = ModelRegistry(setup["models"], OUTPUT_NAMES)
+    registry.observers.append(FreezeHeap())
     registry.poll_once()
     registry.require_loaded()
     models = [registry.get(name) for name in OUTPUT_NAMES]

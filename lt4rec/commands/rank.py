@@ -1,12 +1,14 @@
 """Rank the candidates of a JSON request with a ranking server and print the ranked list.
 
   lt4rec rank --target HOST:PORT --request FILE.json [--json] [--wait SECONDS]
+              [--ssl-ca CA.pem [--ssl-cert CLIENT.pem --ssl-key CLIENT.key]]
 
 FILE.json: {"context": {user and context columns}, "candidates": [{"id": ..., "features":
 {item columns}}, ...]} with the traffic-log contract's column names (schemas/); see
 serving/examples/rank_request.json. Prints rank, id, pCTR, pCVR and rankscore per candidate,
 highest rankscore first, and the model versions that scored them. A request the server refuses
-prints its status code and message (exit 1).
+prints its status code and message (exit 1). With --ssl-ca the call uses TLS (the server runs
+with --ssl-config-file); --ssl-cert/--ssl-key add a client certificate for mutual TLS.
 """
 
 from __future__ import annotations
@@ -28,6 +30,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                         help="retry while the server is not up yet (UNAVAILABLE), up to this "
                              "long (default 0: no retry)")
+    tls = parser.add_argument_group("TLS")
+    tls.add_argument("--ssl-ca", metavar="PEM",
+                     help="CA that signed the server's certificate: call over TLS")
+    tls.add_argument("--ssl-cert", metavar="PEM", help="client certificate (mutual TLS)")
+    tls.add_argument("--ssl-key", metavar="PEM", help="client private key (mutual TLS)")
+    tls.add_argument("--ssl-server-name", metavar="NAME",
+                     help="name to check the server's certificate against, when the target "
+                          "address is not that name (e.g. an IP address)")
 
 
 def _load(path: str):
@@ -44,13 +54,15 @@ def _load(path: str):
         raise ValueError(f"{path}: {err}") from err
 
 
-def rank(target: str, request, timeout_s: float, wait_s: float = 0.0):
-    """One Rank call; retries UNAVAILABLE for up to ``wait_s`` seconds."""
+def rank(target: str, request, timeout_s: float, wait_s: float = 0.0, tls=None):
+    """One Rank call (over TLS with a ``tls.ClientTLS``); retries UNAVAILABLE for up to
+    ``wait_s`` seconds."""
     import grpc
     from lt4rec.serving.protos import rank_pb2_grpc
+    from lt4rec.serving.tls import channel as open_channel  # deferred: grpc
 
     deadline = time.monotonic() + wait_s
-    with grpc.insecure_channel(target) as channel:
+    with open_channel(target, tls) as channel:
         stub = rank_pb2_grpc.RankingServiceStub(channel)
         while True:
             try:
@@ -75,10 +87,12 @@ def format_table(response) -> str:
 def main(args: argparse.Namespace) -> int:
     import grpc
     from lt4rec.serving.rank_request import response_to_json
+    from lt4rec.serving.tls import client_tls_from  # deferred: grpc
 
     request = _load(args.request)
+    tls = client_tls_from(args.ssl_ca, args.ssl_cert, args.ssl_key, args.ssl_server_name)
     try:
-        response = rank(args.target, request, args.timeout, args.wait)
+        response = rank(args.target, request, args.timeout, args.wait, tls)
     except grpc.RpcError as err:
         print(f"lt4rec rank: {err.code().name}: {err.details()}", file=sys.stderr)
         return 1

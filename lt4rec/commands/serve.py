@@ -10,11 +10,18 @@ DIR is a serving root as DualPusher writes it: DIR/pctr/<version>/, DIR/pcvr/<ve
 newest version of each is loaded (with its warm-up records replayed) before the port opens;
 DIR is re-scanned every --poll-interval seconds and a new version is swapped in once fully
 loaded, without failing a request. Ranking: rankscore = pCTR^a * pCVR^b * video_length^c.
-SIGTERM or Ctrl-C stops gracefully: new calls are refused, in-flight ones finish (--grace).
+SIGTERM or Ctrl-C stops gracefully: health turns NOT_SERVING, new calls are refused (after
+--drain-delay), in-flight ones finish (--grace).
 
 --workers N (default: one per core) runs N server processes on the one port (SO_REUSEPORT; the
 kernel spreads client connections over them), each with its own copy of the models, polling
 and hot-swapping on its own; SIGTERM drains every one.
+
+Operations (README "Serving operations"): the standard gRPC health service on the same port
+(service "" and each served service: SERVING once both models are loaded; "liveness"; per
+worker), a Prometheus endpoint (--metrics-port; with workers the parent process serves the
+sum of all of them), TLS / mutual TLS (--ssl-config-file, TF Serving's SSLConfig;
+--target-ssl-* towards a remote model server), --max-message-mb, --request-timeout.
 """
 
 from __future__ import annotations
@@ -65,6 +72,51 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="server processes sharing the port (default: one per core this "
                           f"process may use, {len(os.sched_getaffinity(0))} here); each loads "
                           "the models")
+    add_ops_arguments(parser)
+
+
+def add_ops_arguments(parser: argparse.ArgumentParser) -> None:
+    """Health, metrics, TLS, message size and deadline flags (issue 15)."""
+    ops = parser.add_argument_group("health, metrics, TLS, limits")
+    ops.add_argument("--metrics-port", type=int, default=0,
+                     help="serve Prometheus metrics at http://HOST:PORT/metrics (default 0: off;"
+                          " with --workers one endpoint for all of them)")
+    ops.add_argument("--health-port", type=int, default=0,
+                     help="also serve the gRPC health service alone, plaintext, on this port "
+                          "(for probes that cannot speak TLS; default 0: off)")
+    ops.add_argument("--drain-delay", type=float, default=0.0, metavar="SECONDS",
+                     help="on shutdown, health says NOT_SERVING this long before new calls are "
+                          "refused (default 0)")
+    ops.add_argument("--max-message-mb", type=int, default=64,
+                     help="largest request or response, MiB; larger is RESOURCE_EXHAUSTED "
+                          "(default 64)")
+    ops.add_argument("--request-timeout", type=float, default=None, metavar="SECONDS",
+                     help="most seconds a call may run on this server (DEADLINE_EXCEEDED beyond;"
+                          " model calls get what is left); default: the client's deadline only")
+    ops.add_argument("--ssl-config-file", metavar="FILE",
+                     help="TLS: TF Serving's SSLConfig text file (server_key, server_cert, "
+                          "custom_ca, client_verify: mutual TLS); PEM inline or file paths")
+    for flag, what in (("ca", "CA that signed the --target server's certificate (TLS to it)"),
+                       ("cert", "client certificate for mutual TLS to --target"),
+                       ("key", "client key for mutual TLS to --target"),
+                       ("server-name", "name to check the --target certificate against")):
+        ops.add_argument(f"--target-ssl-{flag}", metavar="PEM" if flag != "server-name" else
+                         "NAME", help=what)
+
+
+def ops_config_from_args(args: argparse.Namespace):
+    """The ``OpsConfig`` of the command line (ValueError on a bad combination)."""
+    from lt4rec.serving.ops import OpsConfig  # deferred: grpc and TF Serving's protos
+    from lt4rec.serving.tls import client_tls_from  # deferred: grpc
+
+    tls_flags = (args.target_ssl_ca, args.target_ssl_cert, args.target_ssl_key,
+                 args.target_ssl_server_name)
+    if any(tls_flags) and args.target is None:
+        raise ValueError("--target-ssl-* configure the connection to --target; there is none")
+    target_tls = client_tls_from(*tls_flags, flags="--target-ssl")
+    return OpsConfig(metrics_port=args.metrics_port, request_timeout_s=args.request_timeout,
+                     ssl_config_file=args.ssl_config_file, target_tls=target_tls,
+                     drain_s=args.drain_delay, health_port=args.health_port)
 
 
 def config_from_args(args: argparse.Namespace):
@@ -83,7 +135,8 @@ def config_from_args(args: argparse.Namespace):
                         keep_versions=args.keep_versions,
                         limits=Limits(max_batch_size=args.max_batch_size),
                         inference_threads=args.inference_threads,
-                        max_concurrent_rpcs=args.max_concurrent_rpcs, grace_s=args.grace)
+                        max_concurrent_rpcs=args.max_concurrent_rpcs, grace_s=args.grace,
+                        max_message_mb=args.max_message_mb, ops=ops_config_from_args(args))
 
 
 def _describe(config, registry=None) -> str:
@@ -99,6 +152,17 @@ def _describe(config, registry=None) -> str:
         parts.append(f"ranking a={r.a:g} b={r.b:g} c={r.c:g} (models at "
                      f"{config.target or 'this server'})")
     return "; ".join(parts)
+
+
+def _describe_ops(tls, metrics_port, health_port) -> str:
+    """``; TLS; metrics :P/metrics; health :P`` (what is on), after the listening line's colon:
+    scripts parse ``listening on HOST:PORT:``."""
+    parts = [("mutual TLS" if tls.client_verify else "TLS") if tls else ""]
+    if metrics_port:
+        parts.append(f"metrics :{metrics_port}/metrics")
+    if health_port:
+        parts.append(f"health :{health_port}")
+    return "".join(f"; {p}" for p in parts if p)
 
 
 def _stop_event() -> threading.Event:
@@ -120,8 +184,9 @@ def _serve_one(config, host: str) -> int:
             raise
         print(f"lt4rec serve: error: {err}", file=sys.stderr)
         return 2
-    print(f"lt4rec serve: listening on {host}:{port}: {_describe(config, server.registry)}",
-          flush=True)
+    ops = server.ops
+    print(f"lt4rec serve: listening on {host}:{port}: {_describe(config, server.registry)}"
+          f"{_describe_ops(ops.tls, ops.metrics_port, ops.health_port)}", flush=True)
     stop.wait()
     print(f"lt4rec serve: stopping; in-flight calls get up to {config.grace_s:g}s",
           file=sys.stderr, flush=True)
@@ -131,10 +196,14 @@ def _serve_one(config, host: str) -> int:
 
 
 def _serve_workers(config, host: str, n_workers: int) -> int:
+    from lt4rec.serving.tls import read_ssl_config  # deferred: grpc
     from lt4rec.serving.workers import serve_workers  # deferred: keeps `lt4rec --help` instant
 
-    def ready(port):
-        print(f"lt4rec serve: listening on {host}:{port}: {_describe(config)}; "
+    tls = config.ops.ssl_config_file and read_ssl_config(config.ops.ssl_config_file)
+
+    def ready(ports):
+        print(f"lt4rec serve: listening on {host}:{ports.port}: {_describe(config)}"
+              f"{_describe_ops(tls, ports.metrics_port, ports.health_port)}; "
               f"{n_workers} worker processes", flush=True)
 
     stop = _stop_event()
