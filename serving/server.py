@@ -8,7 +8,8 @@ Three shapes (``ServerConfig``):
   (it refuses new calls), ranking requests already in flight still get their models.
 * models only (``--models-only``): PredictionService and ModelService.
 * ranking only (``--target HOST:PORT``): RankingService in front of another model server
-  (TF Serving or ``lt4rec serve --models-only``), over gRPC (``model_clients.RemoteModels``).
+  (TF Serving or ``lt4rec serve --models-only``), over gRPC (``model_clients.RemoteModels`` on
+  the channel ``ops.channel`` opens: target TLS, deadline propagation, upstream health).
 
 One process serves one ``Server``; ``serving.workers`` runs several on one port (SO_REUSEPORT,
 ``reuse_port``), gRPC Python's way of using every core.
@@ -21,7 +22,8 @@ refuses new calls, lets in-flight ones finish for up to ``grace_s``, then releas
 
 Operations (``ops.py``, issue 15): the port opens before the models load, the standard health
 service saying NOT_SERVING (and model calls UNAVAILABLE) until both are loaded and again from
-``stop`` on; metrics, TLS and request deadlines as ``ServerConfig.ops`` says.
+``stop`` on; metrics, TLS and request deadlines as ``ServerConfig.ops`` says. The registry's
+observers: ``FreezeHeap`` first (see ``model_registry``), then health and metrics.
 """
 
 from __future__ import annotations

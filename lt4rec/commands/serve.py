@@ -7,7 +7,8 @@
                                                    server (TF Serving, or the line above)
 
 DIR is a serving root as DualPusher writes it: DIR/pctr/<version>/, DIR/pcvr/<version>/. The
-newest version of each is loaded (with its warm-up records replayed) before the port opens;
+port opens first (health NOT_SERVING, model calls UNAVAILABLE), then the newest version of each
+is loaded with its warm-up records replayed, and the "listening on HOST:PORT:" line is printed;
 DIR is re-scanned every --poll-interval seconds and a new version is swapped in once fully
 loaded, without failing a request. Ranking: rankscore = pCTR^a * pCVR^b * video_length^c.
 SIGTERM or Ctrl-C stops gracefully: health turns NOT_SERVING, new calls are refused (after
@@ -92,7 +93,8 @@ def add_ops_arguments(parser: argparse.ArgumentParser) -> None:
                           "(default 64)")
     ops.add_argument("--request-timeout", type=float, default=None, metavar="SECONDS",
                      help="most seconds a call may run on this server (DEADLINE_EXCEEDED beyond;"
-                          " model calls get what is left); default: the client's deadline only")
+                          " calls to --target get what is left); default: the client's deadline "
+                          "only")
     ops.add_argument("--ssl-config-file", metavar="FILE",
                      help="TLS: TF Serving's SSLConfig text file (server_key, server_cert, "
                           "custom_ca, client_verify: mutual TLS); PEM inline or file paths")
