@@ -246,7 +246,8 @@ class Server:
         """Refuses new calls, waits up to ``grace_s`` for in-flight ones, releases everything."""
         grace = self.config.grace_s if grace_s is None else grace_s
         if self._thread is not None and self._thread.is_alive() and self._stopped is not None:
-            asyncio.run_coroutine_threadsafe(self._stop(grace), self._loop).result(grace + 30)
+            wait_s = grace + self.config.ops.drain_s + 30
+            asyncio.run_coroutine_threadsafe(self._stop(grace), self._loop).result(wait_s)
         self._shutdown_sync()
 
     def _shutdown_sync(self) -> None:

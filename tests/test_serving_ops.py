@@ -4,8 +4,9 @@ and request deadlines.
 
 Models here are instant fakes with the real serving signatures (``serving_default`` on
 tf.Examples, ``serving_raw`` on one tensor per serving column, as the ranking service calls
-it; every example scores 0.5), so no TensorFlow model is trained or loaded; certificates are made per module with
-``cryptography`` (a CA, a server and a client certificate, and a second, wrong CA).
+it; every example scores 0.5), so no TensorFlow model is trained or loaded; certificates are
+made per module with ``cryptography`` (a CA, a server and a client certificate, and a second,
+wrong CA).
 """
 
 import asyncio
