@@ -7,11 +7,15 @@ int64_list, FLOAT as float_list, STRING and LIST columns as bytes_list, an empty
 absent feature (what ``models.features.raw_feature_spec`` parses). Rows that carry labels
 also get the contract's derived columns (``watch_ratio``, 0 on non-clicks), so evaluators can
 read the CVR label from the examples.
+
+This is the one contract-value -> tf.Example encoding: log rows (``encode_rows``), JSON rank
+requests (``example_from_values`` for the context, ``features_from_columns`` for the candidates'
+columns) and tests all write features through ``typed_value`` / ``put_value``.
 """
 
 from __future__ import annotations
 
-from typing import Dict, Iterator, List, Optional, Sequence
+from typing import Dict, Iterator, List, Mapping, Optional, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -20,7 +24,85 @@ from tfx_bsl.coders import example_coder
 
 from lt4rec.schemas import contract as contract_lib
 from lt4rec.schemas import labels, names as column_names
-from lt4rec.schemas.contract import DType
+from lt4rec.schemas.contract import DType, Feature, Kind
+
+_LIST_FIELD = {DType.INT: "int64_list", DType.FLOAT: "float_list", DType.STRING: "bytes_list"}
+_PY_TYPE = {DType.INT: int, DType.FLOAT: float, DType.STRING: str}
+
+
+def value_list(feature: feature_pb2.Feature, f: Feature):
+    """The repeated field of ``feature`` that holds ``f``'s type (e.g. its ``float_list.value``)."""
+    return getattr(feature, _LIST_FIELD[f.dtype]).value
+
+
+def list_kind(f: Feature) -> str:
+    """Which ``tf.train.Feature`` list carries column ``f``: int64_list, float_list, bytes_list."""
+    return _LIST_FIELD[f.dtype]
+
+
+def typed_value(f: Feature, value, where: str):
+    """A Python value as column ``f`` stores it: int, float or str (a list column's ids
+    joined by its separator; "" is an empty list).
+
+    Raises:
+      ValueError: the value has the wrong type for the column, naming ``where`` and the value.
+    """
+    if f.kind is Kind.LIST and isinstance(value, (list, tuple)):
+        value = f.list_separator.join(str(v) for v in value)
+    ok = {DType.INT: isinstance(value, (int, np.integer)) and not isinstance(value, bool),
+          DType.FLOAT: isinstance(value, (int, float, np.integer, np.floating))
+          and not isinstance(value, bool),
+          DType.STRING: isinstance(value, str)}[f.dtype]
+    if not ok:
+        raise ValueError(f"{where}: {f.name!r} must be {f.dtype.value}"
+                         f"{' (or a list of ids)' if f.kind is Kind.LIST else ''}; "
+                         f"received {value!r}")
+    return _PY_TYPE[f.dtype](value)
+
+
+def put_value(feature_map, f: Feature, value) -> None:
+    """Writes one typed value of column ``f`` into a tf.Example's feature map (an empty string
+    is an absent feature, as in the logs)."""
+    if f.dtype is DType.STRING:
+        if value != "":
+            feature_map[f.name].bytes_list.value.append(str(value).encode("utf-8"))
+    else:
+        value_list(feature_map[f.name], f).append(value)
+
+
+def example_from_values(values: Mapping[str, object], known: Mapping[str, Feature],
+                        where: str) -> example_pb2.Example:
+    """A tf.Example of contract values (``{column: value}``), typed by the contract.
+
+    Args:
+      values: column -> Python value (see ``typed_value``).
+      known: the columns allowed here, e.g. the serving columns.
+      where: names the object in error messages.
+    Raises:
+      ValueError: a column not in ``known``, or a value of the wrong type.
+    """
+    example = example_pb2.Example()
+    for name, value in values.items():
+        if name not in known:
+            raise ValueError(f"{where}: {name!r} is not a serving feature of the contract; "
+                             f"known: {', '.join(known)}")
+        put_value(example.features.feature, known[name], typed_value(known[name], value, where))
+    return example
+
+
+def features_from_columns(columns: Mapping[str, Sequence], known: Mapping[str, Feature]
+                          ) -> feature_pb2.Features:
+    """Columns of typed values (``typed_value``) as one ``tf.train.Features`` holding every
+    row's value per column (strings always written, "" included, so rows stay aligned)."""
+    out = feature_pb2.Features()
+    for name, values in columns.items():
+        f = known[name]
+        target = value_list(out.feature[name], f)
+        if f.dtype is DType.STRING:
+            target.extend(v.encode("utf-8") for v in values)
+        else:
+            target.extend(values)
+    return out
 
 
 def _with_derived(columns, names):
@@ -45,20 +127,14 @@ def encode_rows(columns: Dict[str, np.ndarray],
     """
     contract = contract_lib.load()
     columns, names = _with_derived(columns, names)
-    dtypes = [contract[n].dtype for n in names]
+    features = [contract[n] for n in names]
     cols = [columns[n] for n in names]
     n_rows = len(cols[0]) if cols else 0
     for i in range(n_rows):
         example = example_pb2.Example()
         feature = example.features.feature
-        for name, dtype, col in zip(names, dtypes, cols):
-            value = col[i]
-            if dtype is DType.INT:
-                feature[name].int64_list.value.append(int(value))
-            elif dtype is DType.FLOAT:
-                feature[name].float_list.value.append(float(value))
-            elif value != "":
-                feature[name].bytes_list.value.append(str(value).encode("utf-8"))
+        for f, col in zip(features, cols):
+            put_value(feature, f, _PY_TYPE[f.dtype](col[i]))
         yield example.SerializeToString()
 
 

@@ -4,9 +4,11 @@
 ``S`` seconds; one that runs longer is cancelled and answered DEADLINE_EXCEEDED. A client's own
 deadline (gRPC ``timeout``) is enforced by gRPC itself; the shorter of the two is the request's
 deadline. While a request runs, its deadline is kept in a context variable, and
-``PropagateDeadline`` (a client interceptor on the ranking service's channel to the model
-server) shortens each model call's timeout to the time the request has left, so a model call
-never outlives the request that made it (``--model-timeout`` stays the upper bound).
+``PropagateDeadline`` (a client interceptor on the ranking service's channel to a remote model
+server, ``--target``: ``model_clients.RemoteModels``) shortens each model call's timeout to the
+time the request has left, so a model call never outlives the request that made it
+(``--model-timeout`` stays the upper bound). Models called in-process need no propagation: the
+request's deadline above bounds the whole call.
 Streaming calls (health ``Watch``) have no server-side deadline.
 """
 

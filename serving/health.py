@@ -14,6 +14,9 @@ Service names and what SERVING means:
   liveness probes, which must not restart a pod that is loading, draining or waiting for its
   model server.
 Any other name is NOT_FOUND, as the protocol says.
+
+With ``--workers N`` each worker process answers for itself (its own loads, its own drain) on
+the shared port, so a probe learns the state of the worker its connection landed on.
 """
 
 from __future__ import annotations

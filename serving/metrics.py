@@ -2,8 +2,8 @@
 ``http://HOST:P/metrics``).
 
 Requests (every unary call on the public port that reaches a servicer; calls gRPC itself
-refuses before that — over ``--max-concurrent-rpcs`` or the message size — are not seen, nor
-the ranking service's in-process hop to its own model service), named as
+refuses before that — over ``--max-concurrent-rpcs`` or the message size — are not seen; the
+ranking service's calls to this process's own models are function calls, not RPCs), named as
 go-grpc-prometheus names them so existing dashboards work:
 
 * ``grpc_server_started_total{grpc_service, grpc_method}``
@@ -19,6 +19,15 @@ Models (from the model registry; absent with ``--target``):
 * ``lt4rec_model_load_failures_total{model}``: versions that failed to load.
 
 Each ``Metrics`` has its own registry, so several servers in one process do not collide.
+
+Worker processes (``lt4rec serve --workers N``): prometheus_client's multiprocess mode. The
+parent sets ``PROMETHEUS_MULTIPROC_DIR`` for the workers, each writes its samples there, and
+the parent alone serves ``--metrics-port`` (``serve_collected``), so one scrape sees the whole
+pod: counters and histograms summed over the workers, ``lt4rec_grpc_in_flight_requests`` the
+sum over live workers, and the two model gauges the *lowest* value any live worker reports
+(the version every worker serves; a worker that has loaded nothing shows 0). Each worker
+loads and swaps on its own, so ``lt4rec_model_swaps_total`` and
+``lt4rec_model_load_failures_total`` count once per worker (N per new version).
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ from typing import Dict, List, Optional
 
 import grpc
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client.multiprocess import MultiProcessCollector
 
 # Rank requests take milliseconds to about a second; health checks microseconds.
 LATENCY_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
@@ -54,11 +64,13 @@ class Metrics:
                                "status code.", labels + ("grpc_code",), **reg)
         self.latency = Histogram("grpc_server_handling_seconds", "Time from the start of an RPC "
                                  "to its answer.", labels, buckets=LATENCY_BUCKETS_S, **reg)
+        # multiprocess_mode: how the workers' values combine (ignored in one process)
         self.in_flight = Gauge("lt4rec_grpc_in_flight_requests", "RPCs being handled now.",
-                               **reg)
-        self.version = Gauge("lt4rec_model_version", "Newest version served.", ("model",), **reg)
+                               multiprocess_mode="livesum", **reg)
+        self.version = Gauge("lt4rec_model_version", "Newest version served.", ("model",),
+                             multiprocess_mode="livemin", **reg)
         self.loaded = Gauge("lt4rec_model_versions_loaded", "Versions loaded.", ("model",),
-                            **reg)
+                            multiprocess_mode="livemin", **reg)
         self.swaps = Counter("lt4rec_model_swaps_total", "Changes of the served versions after "
                              "the first load.", ("model",), **reg)
         self.failures = Counter("lt4rec_model_load_failures_total", "Versions that failed to "
@@ -88,17 +100,49 @@ class Metrics:
         Raises:
           OSError: the port cannot be bound.
         """
-        try:
-            self._http, _ = start_http_server(port, addr=host, registry=self.registry)
-        except OSError as err:
-            raise OSError(f"cannot bind the metrics port {host}:{port} ({err.strerror})") from err
+        self._http = _start_endpoint(host, port, self.registry)
         return self._http.server_address[1]
 
     def close(self) -> None:
-        if self._http is not None:
-            self._http.shutdown()
-            self._http.server_close()
-            self._http = None
+        _stop_endpoint(self._http)
+        self._http = None
+
+
+def _start_endpoint(host: str, port: int, registry: CollectorRegistry):
+    try:
+        http, _ = start_http_server(port, addr=host, registry=registry)
+    except OSError as err:
+        raise OSError(f"cannot bind the metrics port {host}:{port} ({err.strerror})") from err
+    return http
+
+
+def _stop_endpoint(http) -> None:
+    if http is not None:
+        http.shutdown()
+        http.server_close()
+
+
+class CollectedEndpoint:
+    """The one endpoint of several worker processes: serves what they write to ``directory``
+    (prometheus_client's multiprocess mode, see the module docstring).
+
+    Args:
+      host, port: where to serve ``/metrics`` (``port`` 0: any; ``self.port`` tells which).
+      directory: the workers' ``PROMETHEUS_MULTIPROC_DIR``.
+    Raises:
+      OSError: the port cannot be bound.
+    """
+
+    def __init__(self, host: str, port: int, directory: str):
+        self.directory = directory
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=directory)
+        self._http = _start_endpoint(host, port, registry)
+        self.port: int = self._http.server_address[1]
+
+    def close(self) -> None:
+        _stop_endpoint(self._http)
+        self._http = None
 
 
 def _code_of(context, error: Optional[BaseException]) -> grpc.StatusCode:

@@ -3,8 +3,13 @@
 ``Server`` (server.py) calls ``Operations`` at five points: when it creates its public gRPC
 server (``interceptors``), before the port opens (``start``: health service, metrics endpoint,
 health-only port), when it binds the port (``add_port``: TLS or plaintext), when it opens its
-channel to a remote model server (``channel``), and when it stops (``drain`` first, ``close``
-last). The model registry reports loads and swaps to ``observers``.
+channel to a remote model server (``channel``; only with ``--target``: this process's own
+models are called in-process), and when it stops (``drain`` first, ``close`` last). The model
+registry reports loads and swaps to ``observers``.
+
+With ``--workers N`` (``workers.py``) each worker process has its own ``Operations``: health
+and TLS per worker on the shared port(s); metrics are written to prometheus_client's
+multiprocess directory (``metrics_in_parent``) and the parent serves them on one endpoint.
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ class OpsConfig:
         new calls, for load balancers that follow health checks [--drain-delay].
       health_port: a plaintext port serving only the health service, for probes that cannot
         speak TLS (Kubernetes' ``grpc:`` probes); 0: none [--health-port].
+      metrics_in_parent: a worker of ``--workers``: collect metrics for the parent's endpoint
+        on ``metrics_port`` (``metrics.serve_collected``) instead of serving one.
     """
     metrics_port: int = 0
     request_timeout_s: Optional[float] = None
@@ -47,6 +54,7 @@ class OpsConfig:
     target_tls: Optional[ClientTLS] = None
     drain_s: float = 0.0
     health_port: int = 0
+    metrics_in_parent: bool = False
 
     def __post_init__(self):
         if self.request_timeout_s is not None and not self.request_timeout_s > 0:
@@ -104,7 +112,7 @@ class Operations:
             self.health_port = _bind(self._health_server.add_insecure_port,
                                      f"{self.host}:{cfg.health_port}", "health")
             await self._health_server.start()
-        if self.metrics is not None:
+        if self.metrics is not None and not cfg.metrics_in_parent:
             self.metrics_port = self.metrics.serve(self.host, cfg.metrics_port)
 
     def add_port(self, server, address: str) -> int:
@@ -113,15 +121,15 @@ class Operations:
             return server.add_insecure_port(address)
         return server.add_secure_port(address, self.tls.credentials())
 
-    def channel(self, target: str, options, remote: bool, models: Sequence[str] = (),
-                poll_s: float = 2.0, timeout_s: float = 10.0):
-        """The aio channel to the model server: deadline-propagating; TLS and health
-        following that server's models when ``remote`` (not this process's own models)."""
-        ch = channel(target, self.config.target_tls if remote else None, options, aio=True,
+    def channel(self, target: str, options, models: Sequence[str], poll_s: float = 2.0,
+                timeout_s: float = 10.0) -> grpc.aio.Channel:
+        """The aio channel to a remote model server (``--target``; call on the server's event
+        loop): TLS as ``target_tls`` says, each call's timeout cut to what the serving request
+        has left, and health following that server's ``models`` every ``poll_s`` seconds."""
+        ch = channel(target, self.config.target_tls, options, aio=True,
                      interceptors=[PropagateDeadline()])
-        if remote:
-            self._tasks.append(asyncio.get_running_loop().create_task(
-                self.health.watch_upstream(ch, models, poll_s, timeout_s)))
+        self._tasks.append(asyncio.get_running_loop().create_task(
+            self.health.watch_upstream(ch, models, poll_s, timeout_s)))
         return ch
 
     async def drain(self) -> None:

@@ -2,13 +2,17 @@
 
 Which features a request carries comes from the traffic-log contract (``schemas/``): every
 column of the schema's SERVING environment (user, item and context columns; labels and meta
-are not sent). User and context columns go in ``RankRequest.context``, item columns in each
-candidate; a column may sit in either, and a candidate's value wins (see ``rank.proto``).
+are not sent). User and context columns go in ``RankRequest.context`` (one value each), item
+columns in ``RankRequest.candidates.columns`` (one value per candidate); a column may sit in
+either, and the candidates' column wins (see ``rank.proto``).
 
-``check_request`` is what the ranking service runs before calling any model: an unknown,
-mistyped, multi-valued or out-of-bounds feature, a required feature missing from both the
-candidate and the context, or an empty candidate list is INVALID_ARGUMENT; more candidates than
-the limit is RESOURCE_EXHAUSTED. Each message names the candidate and the feature.
+``check_request`` is what the ranking service runs before calling any model, column by column
+with the contract's value rules (``schemas.values``, the rules log validation applies, so a
+value is scored only if a log row holding it would be accepted): an unknown, mistyped,
+multi-valued, out-of-vocabulary or out-of-bounds feature, a column of the wrong length, a
+required feature missing from both the candidates and the context, or no candidate is
+INVALID_ARGUMENT; more candidates than the limit is RESOURCE_EXHAUSTED. Each message names the
+candidate (or the context), the feature, the requirement and the value received.
 
 JSON form (``lt4rec rank --request``; ``serving/examples/rank_request.json``)::
 
@@ -22,184 +26,207 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
-from typing import Dict, List, Mapping, Sequence, Tuple
+from typing import Dict, Mapping, Optional, Sequence
 
 import numpy as np
-from tensorflow.core.example import example_pb2
 
 from lt4rec.schemas import contract as contract_lib
 from lt4rec.schemas import names as column_names
-from lt4rec.schemas.contract import DType, Group, Kind
+from lt4rec.schemas.contract import DType, Feature, Group, Kind
+from lt4rec.schemas.examples import (example_from_values, features_from_columns, list_kind,
+                                     typed_value, value_list)
+from lt4rec.schemas.values import MISSING_VALUE, check_column, decode_utf8
 from lt4rec.serving.errors import InvalidRequest, TooLarge
 from lt4rec.serving.protos import rank_pb2
 from lt4rec.schemas.validation import validate_logs
 
-_KIND_OF_DTYPE = {DType.INT: "int64_list", DType.FLOAT: "float_list", DType.STRING: "bytes_list"}
+_MODEL_DTYPE = {DType.INT: np.int64, DType.FLOAT: np.float32, DType.STRING: object}
 
 
-def serving_features() -> Dict[str, contract_lib.Feature]:
-    """{name: Feature} of the columns a request may carry (the SERVING environment)."""
+@functools.lru_cache(maxsize=None)
+def serving_features() -> Dict[str, Feature]:
+    """{name: Feature} of the columns a request may carry (the SERVING environment); shared,
+    do not modify."""
     return {f.name: f for f in contract_lib.load() if f.in_serving}
 
 
 @dataclasses.dataclass(frozen=True)
-class _Rule:
-    """What one serving feature must look like: one value in ``kind``, within bounds."""
-    feature: contract_lib.Feature
-    kind: str
-    low: float
-    high: float
-    strict_low: bool
+class RankInputs:
+    """A checked request, ready for the models.
 
-    def explain(self, feature, where: str) -> InvalidRequest:
-        """The error for a feature that is not exactly one value of the right kind."""
-        f, kind = self.feature, feature.WhichOneof("kind")
-        if kind != self.kind:
-            return InvalidRequest(f"{where}: feature {f.name!r} must be a {self.kind} "
-                                  f"({f.dtype.value}); received {kind or 'no value'}")
-        return InvalidRequest(f"{where}: feature {f.name!r} must hold exactly one value; "
-                              f"received {len(getattr(feature, kind).value)}")
-
-    def out_of_bounds(self, value, where: str) -> InvalidRequest:
-        f = self.feature
-        if self.strict_low and not value > self.low:
-            return InvalidRequest(f"{where}: feature {f.name!r} must be > 0; received {value}")
-        return InvalidRequest(f"{where}: feature {f.name!r} must be within "
-                              f"[{f.min_value}, {f.max_value}]; received {value}")
-
-
-@functools.lru_cache(maxsize=None)
-def _rules() -> Dict[str, _Rule]:
-    rules = {}
-    for f in serving_features().values():
-        low = f.min_value if f.min_value is not None else -math.inf
-        if f.positive:
-            low = max(low, 0.0)
-        high = f.max_value if f.max_value is not None else math.inf
-        numeric = f.dtype is not DType.STRING
-        rules[f.name] = _Rule(f, _KIND_OF_DTYPE[f.dtype], low if numeric else -math.inf,
-                              high if numeric else math.inf, f.positive)
-    return rules
-
-
-def _check_example(example, where: str) -> List[str]:
-    """Checks every feature of ``example``; returns their names. Hot path (500 candidates x
-    a few features per request): one dict lookup, one attribute read and two comparisons per
-    feature when all is well; the rules are unpacked into locals once."""
-    rules = _rules()
-    feature_map = example.features.feature
-    present = list(feature_map)  # iterating keys is much cheaper than .items() here
-    for name in present:
-        rule = rules.get(name)
-        if rule is None:
-            raise InvalidRequest(f"{where}: {name!r} is not a serving feature of the contract; "
-                                 f"known: {', '.join(rules)}")
-        feature = feature_map[name]
-        kind, low, high = rule.kind, rule.low, rule.high
-        values = getattr(feature, kind).value
-        if len(values) != 1:
-            raise rule.explain(feature, where)
-        if kind != "bytes_list":
-            value = values[0]
-            if not low <= value <= high or (rule.strict_low and value <= low):
-                raise rule.out_of_bounds(value, where)
-    return present
-
-
-def check_request(request: rank_pb2.RankRequest, max_candidates: int
-                  ) -> Tuple[List[bytes], np.ndarray]:
-    """Validates ``request``; returns what the models need.
-
-    Returns:
-      (examples, video_length): one serialized tf.Example per candidate (the context's
-      features overlaid by the candidate's), and each candidate's video length [N] float64.
-    Raises:
-      InvalidRequest, TooLarge: see the module docstring.
+    Attributes:
+      features: every serving column as an [N] array in the raw signature's dtype (int64,
+        float32, or object holding str), context values repeated per candidate.
+      video_length: [N] float64 seconds, the c term of Eq. 3.
+      ids: the candidates' ids ([""] * N when the request has none).
     """
-    n = len(request.candidates)
+    features: Dict[str, np.ndarray]
+    video_length: np.ndarray
+    ids: Sequence[str]
+
+    @property
+    def size(self) -> int:
+        return len(self.video_length)
+
+
+def _candidate_count(request: rank_pb2.RankRequest, max_candidates: int) -> int:
+    cand = request.candidates
+    n = len(cand.ids)
+    if not n and cand.columns.feature:
+        first = next(iter(cand.columns.feature.values()))
+        kind = first.WhichOneof("kind")
+        n = len(getattr(first, kind).value) if kind else 0
     if n == 0:
         raise InvalidRequest("RankRequest has no candidates; send at least one")
     if n > max_candidates:
         raise TooLarge(f"RankRequest has {n} candidates; the limit is "
                        f"max_candidates={max_candidates}")
-    required = {name for name, r in _rules().items() if r.feature.required}
-    in_context = set(_check_example(request.context, "context"))
-    length_name = column_names.VIDEO_LENGTH_S
-    context_length = (request.context.features.feature[length_name].float_list.value[0]
-                      if length_name in in_context else None)
-    context_bytes = request.context.SerializeToString()
-    examples, lengths = [], np.empty(n, np.float64)
-    for i, candidate in enumerate(request.candidates):
-        where = f"candidates[{i}]"
-        present = _check_example(candidate.features, where)
-        missing = required - in_context - set(present)
-        if missing:
-            raise InvalidRequest(f"{where}: missing required feature(s) {sorted(missing)} "
-                                 f"(neither in the candidate nor in the context)")
-        feature = candidate.features.features.feature
-        lengths[i] = (feature[length_name].float_list.value[0] if length_name in present
-                      else context_length)
-        examples.append(context_bytes + candidate.features.SerializeToString())
-    return examples, lengths
+    return n
+
+
+def _raw_values(f: Feature, feature, where: str, count: int, what: str):
+    """The repeated values of one request feature, after its type and length checks."""
+    kind, wanted = feature.WhichOneof("kind"), list_kind(f)
+    if kind != wanted:
+        raise InvalidRequest(f"{where}: feature {f.name!r} must be a {wanted} ({f.dtype.value}); "
+                             f"received {kind or 'no value'}")
+    values = value_list(feature, f)
+    if len(values) != count:
+        raise InvalidRequest(f"{where}: feature {f.name!r} must hold {what}; "
+                             f"received {len(values)} values")
+    return values
+
+
+def _typed(f: Feature, values) -> tuple:
+    """(values as the contract types them, present mask, decoded-ok mask or None)."""
+    if f.dtype is DType.STRING:
+        text, ok = decode_utf8(list(values))
+        return text, text != "", ok
+    array = np.array(values, dtype=_MODEL_DTYPE[f.dtype])
+    return array, np.ones(len(array), bool), None
+
+
+def _refuse(f: Feature, values: np.ndarray, violations, where) -> InvalidRequest:
+    """The error for the first row breaking a rule, with every rule that row breaks."""
+    row = int(np.flatnonzero(np.logical_or.reduce([v.mask for v in violations]))[0])
+    broken = [v for v in violations if v.mask[row]]
+    place = where(row)
+    if broken[0].code == MISSING_VALUE:
+        return InvalidRequest(f"{place}: feature {f.name!r} is required; received an empty value")
+    value = values[row].item() if isinstance(values[row], np.generic) else values[row]
+    return InvalidRequest(f"{place}: feature {f.name!r} must be "
+                          f"{' and '.join(v.requirement for v in broken)}; received {value!r}")
+
+
+def _column(f: Feature, request, n: int) -> Optional[np.ndarray]:
+    """One serving column, checked against the contract (``schemas.values``, the rules log
+    validation applies), in the model's dtype and repeated to ``n`` rows; None if absent."""
+    columns, context = request.candidates.columns.feature, request.context.features.feature
+    if f.name in columns:
+        raw = _raw_values(f, columns[f.name], "candidates", n,
+                          f"one value per candidate ({n})")
+        where = lambda i: f"candidates[{i}]"  # noqa: E731
+    elif f.name in context:
+        raw = _raw_values(f, context[f.name], "context", 1, "exactly one value")
+        where = lambda i: "context"  # noqa: E731
+    else:
+        return None
+    values, present, parsed = _typed(f, raw)
+    _, violations = check_column(f, values, present, parsed)
+    broken = [v for v in violations if v.mask.any()]
+    if broken:
+        raise _refuse(f, values, broken, where)
+    return values if len(values) == n else np.repeat(values, n)
+
+
+def _unknown(request) -> None:
+    known = serving_features()
+    for where, names in (("context", request.context.features.feature),
+                         ("candidates", request.candidates.columns.feature)):
+        for name in names:
+            if name not in known:
+                raise InvalidRequest(f"{where}: {name!r} is not a serving feature of the "
+                                     f"contract; known: {', '.join(known)}")
+
+
+def check_request(request: rank_pb2.RankRequest, max_candidates: int) -> RankInputs:
+    """Checks ``request`` against the contract; returns the models' inputs.
+
+    Work is per column, not per candidate: each column's values are converted and checked
+    as arrays (``schemas.values.check_column``).
+
+    Raises:
+      InvalidRequest, TooLarge: see the module docstring; the message names the candidate
+        (or the context), the feature, the requirement and the value received.
+    """
+    n = _candidate_count(request, max_candidates)
+    ids = request.candidates.ids
+    if ids and len(ids) != n:
+        raise InvalidRequest(f"candidates: ids must hold one id per candidate ({n}) or none; "
+                             f"received {len(ids)}")
+    _unknown(request)
+    features, missing = {}, []
+    for f in serving_features().values():
+        column = _column(f, request, n)
+        if column is None and f.required:
+            missing.append(f.name)
+        elif column is None:  # an absent list: empty for every candidate
+            column = np.full(n, "", dtype=object)
+        features[f.name] = column
+    if missing:
+        raise InvalidRequest(f"missing required feature(s) {missing} (neither in the "
+                             f"candidates' columns nor in the context)")
+    length = features[column_names.VIDEO_LENGTH_S].astype(np.float64)
+    return RankInputs(features, length, list(ids) if ids else [""] * n)
 
 
 # -- building requests ------------------------------------------------------------------------
 
-def _set_value(example, f: contract_lib.Feature, value, where: str) -> None:
-    feature = example.features.feature[f.name]
-    if f.kind is Kind.LIST and isinstance(value, (list, tuple)):
-        value = f.list_separator.join(str(v) for v in value)
-    ok = {DType.INT: isinstance(value, (int, np.integer)) and not isinstance(value, bool),
-          DType.FLOAT: isinstance(value, (int, float, np.integer, np.floating))
-          and not isinstance(value, bool),
-          DType.STRING: isinstance(value, str)}[f.dtype]
-    if not ok:
-        raise ValueError(f"{where}: {f.name!r} must be {f.dtype.value}"
-                         f"{' (or a list of ids)' if f.kind is Kind.LIST else ''}; "
-                         f"received {value!r}")
-    if f.dtype is DType.INT:
-        feature.int64_list.value.append(int(value))
-    elif f.dtype is DType.FLOAT:
-        feature.float_list.value.append(float(value))
-    elif value != "":
-        feature.bytes_list.value.append(value.encode("utf-8"))
-    else:  # an empty list is an absent feature, as in the logs
-        del example.features.feature[f.name]
-
-
-def example_from_values(values: Mapping[str, object], where: str) -> example_pb2.Example:
-    """A tf.Example of serving columns typed by the contract.
-
-    Raises:
-      ValueError: a name that is not a serving column, or a value of the wrong type.
-    """
+def _candidate_columns(candidates: Sequence[Mapping], context: Mapping) -> Dict[str, list]:
+    """Per-candidate JSON features -> {column: one typed value per candidate}; a column some
+    candidates lack takes the context's value there (an optional list column: empty)."""
     known = serving_features()
-    example = example_pb2.Example()
-    for name, value in values.items():
-        if name not in known:
-            raise ValueError(f"{where}: {name!r} is not a serving feature of the contract; "
-                             f"known: {', '.join(known)}")
-        _set_value(example, known[name], value, where)
-    return example
+    names = [n for n in known if any(n in c["features"] for c in candidates)]
+    columns = {}
+    for name in names:
+        f, values = known[name], []
+        for i, cand in enumerate(candidates):
+            where = f"candidates[{i}].features"
+            if name in cand["features"]:
+                values.append(typed_value(f, cand["features"][name], where))
+            elif name in context:
+                values.append(typed_value(f, context[name], "context"))
+            elif f.kind is Kind.LIST:
+                values.append("")
+            else:
+                raise ValueError(f"{where}: {name!r} is missing (other candidates have it and "
+                                 f"the context does not)")
+        columns[name] = values
+    return columns
 
 
 def request_from_json(obj: Mapping) -> rank_pb2.RankRequest:
-    """The RankRequest of the JSON form in the module docstring.
+    """The RankRequest of the JSON form in the module docstring (candidates as columns).
 
     Raises:
       ValueError: a missing key, an unknown feature or a mistyped value, with its path.
     """
     if not isinstance(obj, Mapping) or "candidates" not in obj:
         raise ValueError("a rank request is an object with 'context' and 'candidates'")
-    request = rank_pb2.RankRequest(context=example_from_values(obj.get("context", {}),
-                                                               "context"))
-    for i, cand in enumerate(obj["candidates"]):
+    known = serving_features()
+    context = obj.get("context", {})
+    request = rank_pb2.RankRequest(context=example_from_values(context, known, "context"))
+    candidates = list(obj["candidates"])
+    for i, cand in enumerate(candidates):
         if not isinstance(cand, Mapping) or "features" not in cand:
             raise ValueError(f"candidates[{i}] must be an object with 'features' (and 'id')")
-        request.candidates.add(id=str(cand.get("id", "")),
-                               features=example_from_values(cand["features"],
-                                                            f"candidates[{i}].features"))
+        unknown = [k for k in cand["features"] if k not in known]
+        if unknown:
+            raise ValueError(f"candidates[{i}].features: {unknown[0]!r} is not a serving "
+                             f"feature of the contract; known: {', '.join(known)}")
+    request.candidates.ids.extend(str(c.get("id", "")) for c in candidates)
+    request.candidates.columns.CopyFrom(
+        features_from_columns(_candidate_columns(candidates, context), known))
     return request
 
 
@@ -227,11 +254,12 @@ def json_from_rows(columns: Mapping[str, np.ndarray], context_row: int,
 
 def response_to_json(response: rank_pb2.RankResponse) -> dict:
     """The ranked list as plain JSON (what ``lt4rec rank`` prints)."""
-    return {"pctr_version": response.pctr_version, "pcvr_version": response.pcvr_version,
-            "exponents": {"a": response.a, "b": response.b, "c": response.c},
-            "candidates": [{"rank": r + 1, "id": c.id, "index": c.index, "pctr": c.pctr,
-                            "pcvr": c.pcvr, "rankscore": c.rankscore}
-                           for r, c in enumerate(response.candidates)]}
+    r = response
+    return {"pctr_version": r.pctr_version, "pcvr_version": r.pcvr_version,
+            "exponents": {"a": r.a, "b": r.b, "c": r.c},
+            "candidates": [{"rank": k + 1, "id": r.ids[k], "index": r.index[k],
+                            "pctr": r.pctr[k], "pcvr": r.pcvr[k], "rankscore": r.rankscore[k]}
+                           for k in range(len(r.index))]}
 
 
 def json_from_log_file(path: str, n_candidates: int, context_row: int = 0) -> dict:

@@ -3,13 +3,16 @@
 Three shapes (``ServerConfig``):
 
 * models + ranking (``lt4rec serve --models DIR``): PredictionService, ModelService and
-  RankingService on ``port``. The ranking service reaches the model service over gRPC like any
-  client, through a second listener on an ephemeral 127.0.0.1 port that serves Predict only;
-  so while the public port drains on shutdown (it refuses new calls), ranking requests already
-  in flight still get their model calls answered.
+  RankingService on ``port``. The ranking service calls this process's models directly
+  (``model_clients.InProcessModels``: no second gRPC hop), so while the port drains on shutdown
+  (it refuses new calls), ranking requests already in flight still get their models.
 * models only (``--models-only``): PredictionService and ModelService.
 * ranking only (``--target HOST:PORT``): RankingService in front of another model server
-  (TF Serving or ``lt4rec serve --models-only``).
+  (TF Serving or ``lt4rec serve --models-only``), over gRPC (``model_clients.RemoteModels`` on
+  the channel ``ops.channel`` opens: target TLS, deadline propagation, upstream health).
+
+One process serves one ``Server``; ``serving.workers`` runs several on one port (SO_REUSEPORT,
+``reuse_port``), gRPC Python's way of using every core.
 
 The gRPC server is ``grpc.aio`` on its own event-loop thread; TensorFlow runs in a thread pool
 of ``inference_threads``. ``max_concurrent_rpcs`` bounds what is admitted at once (beyond it
@@ -19,7 +22,8 @@ refuses new calls, lets in-flight ones finish for up to ``grace_s``, then releas
 
 Operations (``ops.py``, issue 15): the port opens before the models load, the standard health
 service saying NOT_SERVING (and model calls UNAVAILABLE) until both are loaded and again from
-``stop`` on; metrics, TLS and request deadlines as ``ServerConfig.ops`` says.
+``stop`` on; metrics, TLS and request deadlines as ``ServerConfig.ops`` says. The registry's
+observers: ``FreezeHeap`` first (see ``model_registry``), then health and metrics.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from tensorflow_serving.apis import model_service_pb2, prediction_service_pb2
 
 from lt4rec.models.tasks import OUTPUT_NAMES
 from lt4rec.serving.inference import Limits
-from lt4rec.serving.model_registry import ModelRegistry
+from lt4rec.serving.model_registry import FreezeHeap, ModelRegistry
 from lt4rec.serving.model_server import ModelStatusServicer, PredictionServicer
 from lt4rec.serving.ops import Operations, OpsConfig
 from lt4rec.serving.protos import rank_pb2, rank_pb2_grpc
@@ -62,6 +66,8 @@ class ServerConfig:
       max_concurrent_rpcs: calls admitted at once; more get RESOURCE_EXHAUSTED.
       max_message_mb: largest request or response, MiB.
       grace_s: how long shutdown waits for in-flight calls.
+      reuse_port: share ``port`` (and ``ops.health_port``) with other processes
+        (``serving.workers``); False refuses a port already in use.
       ops: health, metrics, TLS, request deadline, drain (``ops.OpsConfig``).
     """
     port: int = 8500
@@ -76,6 +82,7 @@ class ServerConfig:
     max_concurrent_rpcs: int = 256
     max_message_mb: int = 64
     grace_s: float = 10.0
+    reuse_port: bool = False
     ops: OpsConfig = OpsConfig()
 
     def __post_init__(self):
@@ -113,8 +120,8 @@ class Server:
         self._thread: Optional[threading.Thread] = None
         self._ready = threading.Event()
         self._error: Optional[BaseException] = None
-        self._servers = []  # public first
-        self._channel = None
+        self._servers = []
+        self._models = None  # the ranking service's model backend
         self._executor: Optional[concurrent.futures.ThreadPoolExecutor] = None
         self._stopped: Optional[asyncio.Event] = None
         self.ops = Operations(config.ops, _services(config), config.host)  # ops (issue 15)
@@ -123,16 +130,31 @@ class Server:
         cfg = self.config
         kwargs = {"loader": self._loader} if self._loader is not None else {}
         self.registry = ModelRegistry(cfg.models_dir, OUTPUT_NAMES, cfg.keep_versions, **kwargs)
+        # the heap is frozen before health says SERVING: no full collection under traffic
+        self.registry.observers.append(FreezeHeap())
         self.registry.observers.extend(self.ops.observers)  # ops: health + metrics (issue 15)
 
     def _new_server(self, max_concurrent_rpcs: int, interceptors=()):
         # gRPC sets SO_REUSEPORT by default: a second server on a taken port would silently
-        # share its traffic; refuse instead.
+        # share its traffic; refuse instead, unless this is one of our own workers.
         return grpc.aio.server(options=self._server_options(), interceptors=list(interceptors),
                                maximum_concurrent_rpcs=max_concurrent_rpcs)
 
     def _server_options(self):
-        return self.config.grpc_options() + [("grpc.so_reuseport", 0)]
+        return self.config.grpc_options() + [("grpc.so_reuseport", int(self.config.reuse_port))]
+
+    def _model_backend(self):
+        from lt4rec.serving import model_clients  # deferred: TF Serving's protos (TensorFlow)
+
+        cfg, rank = self.config, self.config.ranking
+        names = (rank.pctr_model, rank.pcvr_model)
+        if cfg.models_dir is not None:
+            return model_clients.InProcessModels(self.registry, self._executor, names,
+                                                 rank.signature)
+        channel = self.ops.channel(  # ops: TLS, deadline propagation, upstream health
+            cfg.target, cfg.grpc_options(), names, cfg.poll_interval_s, rank.timeout_s)
+        return model_clients.RemoteModels(channel, cfg.target, names, rank.signature,
+                                          rank.timeout_s)
 
     async def _serve(self) -> None:
         from tensorflow_serving.apis import model_service_pb2_grpc, prediction_service_pb2_grpc
@@ -140,27 +162,15 @@ class Server:
         cfg = self.config
         public = self._new_server(cfg.max_concurrent_rpcs, self.ops.interceptors())
         self._servers.append(public)
-        target = cfg.target
         if cfg.models_dir is not None:
             predict = PredictionServicer(self.registry, cfg.limits, self._executor)
             prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(predict, public)
             model_service_pb2_grpc.add_ModelServiceServicer_to_server(
                 ModelStatusServicer(self.registry), public)
-            if cfg.ranking is not None:
-                # each admitted Rank makes two model calls
-                internal = self._new_server(2 * cfg.max_concurrent_rpcs)
-                prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(predict,
-                                                                                   internal)
-                target = f"127.0.0.1:{internal.add_insecure_port('127.0.0.1:0')}"
-                await internal.start()
-                self._servers.append(internal)
         if cfg.ranking is not None:
-            self._channel = self.ops.channel(  # ops: TLS, deadline, upstream health (issue 15)
-                target, cfg.grpc_options(), remote=cfg.target is not None,
-                models=(cfg.ranking.pctr_model, cfg.ranking.pcvr_model),
-                poll_s=cfg.poll_interval_s, timeout_s=cfg.ranking.timeout_s)
+            self._models = self._model_backend()
             rank_pb2_grpc.add_RankingServiceServicer_to_server(
-                RankingServicer(cfg.ranking, self._channel, target), public)
+                RankingServicer(cfg.ranking, self._models), public)
         error = None
         try:
             await self.ops.start(public, self._server_options())  # ops: health, metrics
@@ -170,9 +180,9 @@ class Server:
         except OSError as err:  # the metrics or health port
             self.port, error = 0, err
         if not self.port:
-            for server in self._servers[1:]:
-                await server.stop(0)
             await self.ops.close()
+            if self._models is not None:
+                await self._models.close()
             raise error or OSError(f"cannot bind {cfg.host}:{cfg.port} (is the port in use?)")
         await public.start()
         self._stopped = asyncio.Event()
@@ -215,22 +225,26 @@ class Server:
                 self.stop(grace_s=0)
                 raise
             self.registry.start_polling(cfg.poll_interval_s)
+        else:  # ranking only: still keep the collector off TensorFlow's objects
+            from lt4rec.serving.model_registry import freeze_heap  # deferred: imports TensorFlow
+            freeze_heap()
         return self.port
 
     async def _stop(self, grace_s: float) -> None:
         await self.ops.drain()  # ops: health NOT_SERVING, --drain-delay (issue 15)
-        for server in self._servers:  # public first: it drains while internal still answers
+        for server in self._servers:
             await server.stop(grace_s)
-        if self._channel is not None:
-            await self._channel.close()
-        await self.ops.close()  # ops (issue 15)
+        await self.ops.close()  # ops (issue 15): stops following the model server first
+        if self._models is not None:
+            await self._models.close()
         self._stopped.set()
 
     def stop(self, grace_s: Optional[float] = None) -> None:
         """Refuses new calls, waits up to ``grace_s`` for in-flight ones, releases everything."""
         grace = self.config.grace_s if grace_s is None else grace_s
         if self._thread is not None and self._thread.is_alive() and self._stopped is not None:
-            asyncio.run_coroutine_threadsafe(self._stop(grace), self._loop).result(grace + 30)
+            wait_s = grace + self.config.ops.drain_s + 30
+            asyncio.run_coroutine_threadsafe(self._stop(grace), self._loop).result(wait_s)
         self._shutdown_sync()
 
     def _shutdown_sync(self) -> None:

@@ -5,20 +5,25 @@ One tiny model is exported once (``served_root``: ``pctr/1``, ``pcvr/1``) and ev
 serves a copy of it; expected scores come from the SavedModels themselves."""
 
 import concurrent.futures
+import dataclasses
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 
 import grpc
 import numpy as np
 import portpicker
 import pytest
 import tensorflow as tf
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from prometheus_client.parser import text_string_to_metric_families
 from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2,
                                      get_model_status_pb2, model_service_pb2_grpc, predict_pb2,
                                      prediction_service_pb2_grpc, regression_pb2)
@@ -30,6 +35,7 @@ from lt4rec.models.ranker import build_model
 from lt4rec.models.tasks import CTR, CVR, OUTPUT_NAMES
 from lt4rec.models.training import Trainer
 from lt4rec.schemas import names
+from lt4rec.schemas.examples import example_from_values
 from lt4rec.serving import rank_request
 from lt4rec.serving.inference import Limits
 from lt4rec.serving.loaded_model import LoadedModel, load_model
@@ -41,6 +47,7 @@ from lt4rec.serving.server import Server, ServerConfig
 from conftest import tiny_config
 
 PCTR, PCVR = OUTPUT_NAMES[CTR], OUTPUT_NAMES[CVR]
+SERVING = health_pb2.HealthCheckResponse.SERVING
 MAX_BATCH = 600
 
 
@@ -97,14 +104,32 @@ def _ranking_server(server, **ranking):
                                max_message_mb=1))
 
 
+def _json(columns, context_row, rows):
+    return rank_request.json_from_rows(columns, context_row, rows)
+
+
 def _request(columns, context_row, rows):
-    return rank_request.request_from_json(rank_request.json_from_rows(columns, context_row, rows))
+    return rank_request.request_from_json(_json(columns, context_row, rows))
 
 
-def _own_scores(root, request):
-    """The SavedModels' own pCTR, pCVR of each candidate (context merged into it)."""
-    examples = tf.constant([request.context.SerializeToString() + c.features.SerializeToString()
-                            for c in request.candidates])
+def _candidate_examples(obj):
+    """Per candidate of a JSON request: (context example, item example), built with the
+    contract's encoding (not the ranking service's path)."""
+    known = rank_request.serving_features()
+    context = example_from_values(obj["context"], known, "context")
+    return context, [example_from_values(c["features"], known, "candidate")
+                     for c in obj["candidates"]]
+
+
+def _merged(obj):
+    """Serialized tf.Examples of each candidate with the context merged in."""
+    context, items = _candidate_examples(obj)
+    return [context.SerializeToString() + e.SerializeToString() for e in items]
+
+
+def _own_scores(root, obj):
+    """The SavedModels' own pCTR, pCVR of each candidate (serving_default on tf.Examples)."""
+    examples = tf.constant(_merged(obj))
     out = []
     for name in (PCTR, PCVR):
         loaded = tf.saved_model.load(os.path.join(root, name, "1"))
@@ -112,14 +137,13 @@ def _own_scores(root, request):
     return out
 
 
+def _lengths(obj):
+    return [c["features"][names.VIDEO_LENGTH_S] for c in obj["candidates"]]
+
+
 def _examples(columns, rows):
     """tf.Examples of log rows' serving columns (row i's user with row i's item)."""
-    out = []
-    for r in rows:
-        request = _request(columns, r, [r])
-        out.append(tf.train.Example.FromString(request.context.SerializeToString()
-                                               + request.candidates[0].features.SerializeToString()))
-    return out
+    return [tf.train.Example.FromString(_merged(_json(columns, r, [r]))[0]) for r in rows]
 
 
 def test_model_service_scores_equal_the_savedmodels(channel, served_root, log_columns):
@@ -177,13 +201,13 @@ def test_exports_carry_warmup_records_of_every_api_and_they_replay(served_root):
 
 def test_regress_with_context_equals_predict_on_merged_examples(channel, log_columns):
     stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
-    request = _request(log_columns, 0, range(1, 6))
+    obj = _json(log_columns, 0, range(1, 6))
+    context, items = _candidate_examples(obj)
     reg = regression_pb2.RegressionRequest()
     reg.model_spec.name, reg.model_spec.signature_name = PCVR, "regress"
-    reg.input.example_list_with_context.context.CopyFrom(request.context)
-    reg.input.example_list_with_context.examples.extend(c.features for c in request.candidates)
-    merged = [request.context.SerializeToString() + c.features.SerializeToString()
-              for c in request.candidates]
+    reg.input.example_list_with_context.context.CopyFrom(context)
+    reg.input.example_list_with_context.examples.extend(items)
+    merged = _merged(obj)
     pred = predict_pb2.PredictRequest()
     pred.model_spec.name = PCVR
     pred.inputs["examples"].CopyFrom(tf.make_tensor_proto(merged, dtype=tf.string))
@@ -192,76 +216,76 @@ def test_regress_with_context_equals_predict_on_merged_examples(channel, log_col
 
 
 def test_rank_scores_are_the_models_and_order_is_eq3(channel, served_root, log_columns):
-    request = _request(log_columns, 3, range(10, 40))
-    response = rank_pb2_grpc.RankingServiceStub(channel).Rank(request, timeout=30)
-    pctr, pcvr = _own_scores(str(served_root), request)
-    lengths = np.array([c.features.features.feature[names.VIDEO_LENGTH_S].float_list.value[0]
-                        for c in request.candidates])
-    got = {c.index: c for c in response.candidates}
-    assert sorted(got) == list(range(30)) and (response.pctr_version, response.pcvr_version) == (1, 1)
-    for i, c in got.items():
-        assert c.id == request.candidates[i].id
-        np.testing.assert_allclose([c.pctr, c.pcvr], [pctr[i], pcvr[i]], rtol=1e-6)
-        assert c.rankscore == pytest.approx(pctr[i] * pcvr[i] * lengths[i], rel=1e-6)
-    scores = [c.rankscore for c in response.candidates]
-    assert scores == sorted(scores, reverse=True)
+    obj = _json(log_columns, 3, range(10, 40))
+    response = rank_pb2_grpc.RankingServiceStub(channel).Rank(
+        rank_request.request_from_json(obj), timeout=30)
+    pctr, pcvr = _own_scores(str(served_root), obj)  # serving_default on tf.Examples
+    lengths = _lengths(obj)
+    assert sorted(response.index) == list(range(30))
+    assert (response.pctr_version, response.pcvr_version) == (1, 1)
+    for k, i in enumerate(response.index):
+        assert response.ids[k] == obj["candidates"][i]["id"]
+        np.testing.assert_allclose([response.pctr[k], response.pcvr[k]], [pctr[i], pcvr[i]],
+                                   rtol=1e-6)
+        assert response.rankscore[k] == pytest.approx(pctr[i] * pcvr[i] * lengths[i], rel=1e-6)
+    assert list(response.rankscore) == sorted(response.rankscore, reverse=True)
 
 
 def test_exponents_change_the_order_as_eq3_says(server, log_columns):
-    request = _request(log_columns, 0, range(1, 21))
-    lengths = [c.features.features.feature[names.VIDEO_LENGTH_S].float_list.value[0]
-               for c in request.candidates]
+    """Ranking-only servers (``--target``) call the model server's Predict on serving_raw."""
+    obj = _json(log_columns, 0, range(1, 21))
+    request, lengths = rank_request.request_from_json(obj), _lengths(obj)
     by_length = _ranking_server(server, a=0.0, b=0.0, c=1.0)
     by_ctr_cvr2 = _ranking_server(server, a=1.0, b=2.0, c=0.0)
     try:
         with grpc.insecure_channel(f"127.0.0.1:{by_length.port}") as ch:
             resp = rank_pb2_grpc.RankingServiceStub(ch).Rank(request, timeout=30)
         # a = b = 0, c = 1: rankscore is the video length itself
-        assert [c.index for c in resp.candidates] == list(np.argsort(-np.array(lengths),
-                                                                     kind="stable"))
-        assert [c.rankscore for c in resp.candidates] == pytest.approx(
-            sorted(lengths, reverse=True), rel=1e-6)
+        assert list(resp.index) == list(np.argsort(-np.array(lengths, np.float32),
+                                                   kind="stable"))
+        assert list(resp.rankscore) == pytest.approx(sorted(lengths, reverse=True), rel=1e-6)
         with grpc.insecure_channel(f"127.0.0.1:{by_ctr_cvr2.port}") as ch:
             resp = rank_pb2_grpc.RankingServiceStub(ch).Rank(request, timeout=30)
         assert (resp.a, resp.b, resp.c) == (1.0, 2.0, 0.0)
-        for c in resp.candidates:
-            assert c.rankscore == pytest.approx(c.pctr * c.pcvr ** 2, rel=1e-6)
+        for ctr, cvr, score in zip(resp.pctr, resp.pcvr, resp.rankscore):
+            assert score == pytest.approx(ctr * cvr ** 2, rel=1e-6)
     finally:
         by_length.stop(grace_s=2)
         by_ctr_cvr2.stop(grace_s=2)
 
 
-def _without(request, i, feature):
+def _with(request, where, feature, **value):
+    """A copy of ``request`` whose ``feature`` (in the context or the candidates' columns)
+    holds ``value`` (e.g. float_list=[...]), or is absent when no value is given."""
     bad = rank_pb2.RankRequest()
     bad.CopyFrom(request)
-    del bad.candidates[i].features.features.feature[feature]
-    return bad
-
-
-def _with(request, i, feature, **value):
-    bad = rank_pb2.RankRequest()
-    bad.CopyFrom(request)
-    target = bad.context if i is None else bad.candidates[i].features
-    target.features.feature[feature].Clear()
+    target = bad.context.features if where == "context" else bad.candidates.columns
+    if feature in target.feature:
+        del target.feature[feature]
     for kind, v in value.items():
-        getattr(target.features.feature[feature], kind).value.extend(v)
+        getattr(target.feature[feature], kind).value.extend(v)
     return bad
 
 
 def test_each_bad_rank_request_gets_its_status_code(server, channel, log_columns):
     good = _request(log_columns, 0, range(1, 6))
+    lengths = list(good.candidates.columns.feature[names.VIDEO_LENGTH_S].float_list.value)
     cases = [
-        (_without(good, 3, names.ITEM_ID), grpc.StatusCode.INVALID_ARGUMENT,
-         ["candidates[3]", names.ITEM_ID, "missing"]),
-        (_with(good, 1, names.VIDEO_LENGTH_S, int64_list=[30]),
-         grpc.StatusCode.INVALID_ARGUMENT, ["candidates[1]", names.VIDEO_LENGTH_S, "float_list"]),
-        (_with(good, 2, names.VIDEO_LENGTH_S, float_list=[-5.0]),
-         grpc.StatusCode.INVALID_ARGUMENT, [names.VIDEO_LENGTH_S, "> 0"]),
-        (_with(good, None, names.HOUR_OF_DAY, int64_list=[25]),
-         grpc.StatusCode.INVALID_ARGUMENT, ["context", names.HOUR_OF_DAY, "25"]),
-        (_with(good, None, names.USER_ID, int64_list=[1, 2]),
+        (_with(good, "candidates", names.ITEM_ID), grpc.StatusCode.INVALID_ARGUMENT,
+         [names.ITEM_ID, "missing"]),
+        (_with(good, "candidates", names.VIDEO_LENGTH_S, int64_list=[30] * 5),
+         grpc.StatusCode.INVALID_ARGUMENT, ["candidates", names.VIDEO_LENGTH_S, "float_list"]),
+        (_with(good, "candidates", names.VIDEO_LENGTH_S, float_list=lengths[:2] + [-5.0] * 3),
+         grpc.StatusCode.INVALID_ARGUMENT, ["candidates[2]", names.VIDEO_LENGTH_S, "> 0", "-5"]),
+        (_with(good, "candidates", names.ITEM_ID, int64_list=[1, 2]),
+         grpc.StatusCode.INVALID_ARGUMENT, [names.ITEM_ID, "one value per candidate (5)"]),
+        (_with(good, "context", names.HOUR_OF_DAY, int64_list=[25]),
+         grpc.StatusCode.INVALID_ARGUMENT, ["context", names.HOUR_OF_DAY, "[0, 23]", "25"]),
+        (_with(good, "context", names.SOURCE_PAGE, bytes_list=[b"nowhere"]),
+         grpc.StatusCode.INVALID_ARGUMENT, ["context", names.SOURCE_PAGE, "one of", "nowhere"]),
+        (_with(good, "context", names.USER_ID, int64_list=[1, 2]),
          grpc.StatusCode.INVALID_ARGUMENT, [names.USER_ID, "exactly one value"]),
-        (_with(good, 0, names.CLICK, int64_list=[1]),
+        (_with(good, "candidates", names.CLICK, int64_list=[1] * 5),
          grpc.StatusCode.INVALID_ARGUMENT, [names.CLICK, "not a serving feature"]),
         (rank_pb2.RankRequest(context=good.context), grpc.StatusCode.INVALID_ARGUMENT,
          ["no candidates"]),
@@ -281,13 +305,13 @@ def test_each_bad_rank_request_gets_its_status_code(server, channel, log_columns
             assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
             assert "5 candidates" in err.value.details() and "max_candidates=4" in \
                 err.value.details()
-            huge = _with(good, None, names.USER_GENDER, bytes_list=[b"x" * (2 << 20)])
+            huge = _with(good, "context", names.USER_GENDER, bytes_list=[b"x" * (2 << 20)])
             with pytest.raises(grpc.RpcError) as err:  # over the 1 MiB message limit
                 stub4.Rank(huge, timeout=30)
             assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     finally:
         small.stop(grace_s=2)
-    assert len(stub.Rank(good, timeout=30).candidates) == 5  # still serving
+    assert len(stub.Rank(good, timeout=30).index) == 5  # still serving
 
 
 def test_each_bad_model_request_gets_its_status_code(channel, log_columns):
@@ -368,109 +392,139 @@ def _publish(root, version):
         os.replace(staging, root / name / str(version))
 
 
+class _Responses:
+    """Versions seen by streaming clients; waiters wake on each response, not on a clock."""
+
+    def __init__(self, n_clients):
+        self.per_client = [[] for _ in range(n_clients)]  # each client's own (causal) order
+        self.all, self.failures = [], []
+        self.changed = threading.Condition()
+
+    def add(self, k, item, failed=False):
+        with self.changed:
+            (self.failures if failed else self.per_client[k]).append(item)
+            if not failed:
+                self.all.append(item)
+            self.changed.notify_all()
+
+    def wait_for(self, predicate, timeout_s):
+        with self.changed:
+            assert self.changed.wait_for(predicate, timeout_s), "timed out waiting for responses"
+
+
 def test_hot_swap_under_a_stream_of_requests_fails_none(served_root, tmp_path, log_columns):
     root = _copy_root(served_root, tmp_path / "root")
     s = _start(ServerConfig(port=portpicker.pick_unused_port(), host="127.0.0.1",
                             models_dir=str(root), poll_interval_s=0.2))
     request = _request(log_columns, 0, range(1, 9))
-    versions, failures, stop = [], [], threading.Event()
+    seen, stop = _Responses(2), threading.Event()
 
-    per_client = [[], []]  # each client's responses in its own (causal) order
-
-    def stream(seen):
+    def stream(k):
         with grpc.insecure_channel(f"127.0.0.1:{s.port}") as ch:
             stub = rank_pb2_grpc.RankingServiceStub(ch)
-            for _ in range(5000):
-                if stop.is_set():
-                    return
+            while not stop.is_set():
                 try:
                     r = stub.Rank(request, timeout=30)
-                    seen.append((r.pctr_version, r.pcvr_version))
-                    versions.append(seen[-1])
+                    seen.add(k, (r.pctr_version, r.pcvr_version))
                 except grpc.RpcError as err:
-                    failures.append(err)
+                    seen.add(k, err, failed=True)
 
-    clients = [threading.Thread(target=stream, args=(seen,)) for seen in per_client]
+    clients = [threading.Thread(target=stream, args=(k,)) for k in range(2)]
     try:
         for c in clients:
             c.start()
-        time.sleep(0.5)
+        seen.wait_for(lambda: all(len(p) >= 5 for p in seen.per_client), 60)
         _publish(root, 2)
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and (2, 2) not in versions[-5:]:
-            time.sleep(0.1)
-        n_after = len(versions) + 20
-        while time.monotonic() < deadline and len(versions) < n_after:
-            time.sleep(0.05)
+        seen.wait_for(lambda: (2, 2) in seen.all[-5:], 90)
+        n_after = len(seen.all) + 20
+        seen.wait_for(lambda: len(seen.all) >= n_after, 60)
         # a broken version 3 is reported and never replaces version 2
         for name in OUTPUT_NAMES:
             os.makedirs(root / name / "3")
             (root / name / "3" / "saved_model.pb").write_bytes(b"not a SavedModel")
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not s.registry.status(PCTR)[0].error:
-            time.sleep(0.1)
-        ok = len(versions)
-        time.sleep(0.5)
+        seen.wait_for(lambda: bool(s.registry.status(PCTR)[0].error), 30)
+        ok = len(seen.all)
+        seen.wait_for(lambda: len(seen.all) >= ok + 20, 60)  # served on after the failure
     finally:
         stop.set()
         for c in clients:
             c.join(60)
         s.stop(grace_s=5)
-    assert not failures, failures[:3]
+    versions = seen.all
+    assert not seen.failures, seen.failures[:3]
     assert (1, 1) in versions and (2, 2) in versions[-5:]
     # each model moves 1 -> 2 once and never back, in every client's sequence of calls (the
     # shared list interleaves two clients, so its order is not causal); the two are independent
     # servables (as in TF Serving), so a response near the swap may pair pctr 2 with pcvr 1
-    for seen in per_client:
+    for own in seen.per_client:
         for m in (0, 1):
-            assert [v[m] for v in seen] == sorted(v[m] for v in seen)
-    assert {v for pair in versions for v in pair} == {1, 2} and len(versions) > ok  # no v3
+            assert [v[m] for v in own] == sorted(v[m] for v in own)
+    assert {v for pair in versions for v in pair} == {1, 2}  # no v3
     status = s.registry.status(PCTR)
     assert status[0].version == 3 and "saved_model" in status[0].error.lower()
     assert status[1].version == 2 and status[1].state == AVAILABLE
 
 
-def test_admission_limit_then_shutdown_drains_in_flight_requests_and_refuses_new_ones(served_root, tmp_path,
-                                                                 log_columns):
-    def slow_loader(name, version, path):
+def _held_loader(entered: threading.Semaphore, release: threading.Event):
+    """A loader whose model calls signal ``entered`` and then wait for ``release``."""
+    def loader(name, version, path):
         model = load_model(name, version, path)
 
-        def slowed(fn):
+        def held(fn):
             def call(**kwargs):
-                time.sleep(1.0)
+                entered.release()
+                assert release.wait(60), "the test never released the model calls"
                 return fn(**kwargs)
             return call
         return LoadedModel(model.name, model.version, model.path, model.signature_defs,
-                           {k: slowed(f) for k, f in model.functions.items()}, root=model.root)
+                           {k: held(f) for k, f in model.functions.items()}, root=model.root)
+    return loader
 
+
+def test_admission_limit_then_shutdown_drains_in_flight_requests_and_refuses_new_ones(
+        served_root, tmp_path, log_columns):
+    entered, release = threading.Semaphore(0), threading.Event()
+    release.set()  # loading replays the warm-up records through the model calls
     root = _copy_root(served_root, tmp_path / "root")
     s = _start(ServerConfig(port=portpicker.pick_unused_port(), host="127.0.0.1",
-                            models_dir=str(root), max_concurrent_rpcs=4), loader=slow_loader)
+                            models_dir=str(root), max_concurrent_rpcs=4, inference_threads=8),
+               loader=_held_loader(entered, release))
+    while entered.acquire(blocking=False):
+        pass
+    release.clear()
     request = _request(log_columns, 0, range(1, 6))
     with grpc.insecure_channel(f"127.0.0.1:{s.port}") as ch:
         stub = rank_pb2_grpc.RankingServiceStub(ch)
-        in_flight = [stub.Rank.future(request, timeout=30) for _ in range(4)]
-        time.sleep(0.3)
+        in_flight = [stub.Rank.future(request, timeout=60) for _ in range(4)]
+        for _ in range(8):  # each admitted Rank is inside both of its model calls
+            assert entered.acquire(timeout=30)
         with pytest.raises(grpc.RpcError) as over:  # a fifth call while four are admitted
             stub.Rank(request, timeout=10)
         assert over.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-        stopper = threading.Thread(target=s.stop, kwargs={"grace_s": 20})
+        stopper = threading.Thread(target=s.stop, kwargs={"grace_s": 30})
         stopper.start()
-        time.sleep(0.3)
-        with pytest.raises(grpc.RpcError) as err:
-            stub.Rank(request, timeout=10)
+        refused, deadline = None, time.monotonic() + 30
+        while refused is None and time.monotonic() < deadline:  # until draining refuses
+            with pytest.raises(grpc.RpcError) as err:
+                stub.Rank(request, timeout=10)
+            if err.value.code() != grpc.StatusCode.RESOURCE_EXHAUSTED:
+                refused = err.value.code()
+        release.set()
         stopper.join(60)
-        assert [len(f.result(timeout=1).candidates) for f in in_flight] == [5] * 4
-    assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert [len(f.result(timeout=1).index) for f in in_flight] == [5] * 4
+    assert refused == grpc.StatusCode.UNAVAILABLE
     assert not stopper.is_alive() and not s._thread.is_alive()
 
 
 @pytest.mark.e2e
 def test_serve_and_rank_commands(served_root, tmp_path):
-    port = portpicker.pick_unused_port()
+    """Two worker processes on one port answer `lt4rec rank` and health, one metrics endpoint
+    counts the calls of both; SIGTERM drains both."""
+    port, metrics_port = portpicker.pick_unused_port(), portpicker.pick_unused_port()
     env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(__file__)))
     serve = subprocess.Popen([sys.executable, "-m", "lt4rec.cli", "serve", "--models",
-                              str(served_root), "--port", str(port), "--host", "127.0.0.1"],
+                              str(served_root), "--port", str(port), "--host", "127.0.0.1",
+                              "--workers", "2", "--metrics-port", str(metrics_port)],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         sample = os.path.join(env["PYTHONPATH"], "serving", "examples", "rank_request.json")
@@ -491,6 +545,21 @@ def test_serve_and_rank_commands(served_root, tmp_path):
                               f"127.0.0.1:{port}", "--request", str(bad)],
                              capture_output=True, text=True, env=env, timeout=120)
         assert out.returncode == 1 and "INVALID_ARGUMENT" in out.stderr
+        line = serve.stdout.readline()  # once both workers have loaded; the Makefile parses it
+        assert re.match(rf"lt4rec serve: listening on 127\.0\.0\.1:{port}: .*; metrics "
+                        rf":{metrics_port}/metrics; 2 worker processes", line), line
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
+            assert health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest(),
+                                                        timeout=10).status == SERVING
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics",
+                                    timeout=10) as page:
+            metrics = {(m.name, tuple(sorted(m.labels.items()))): m.value for family in
+                       text_string_to_metric_families(page.read().decode("utf-8"))
+                       for m in family.samples}
+        rank_calls = (("grpc_method", "Rank"), ("grpc_service", "lt4rec.serving.RankingService"))
+        for code in ("INVALID_ARGUMENT", "OK"):
+            assert metrics[("grpc_server_handled_total", (("grpc_code", code),) + rank_calls)] == 1
+        assert metrics[("lt4rec_model_version", (("model", PCTR),))] == 1
     finally:
         serve.send_signal(signal.SIGTERM)
         try:
@@ -509,3 +578,23 @@ def test_a_taken_port_is_a_clear_error(server):
             taken.start()
     finally:
         taken.stop(grace_s=0)
+
+
+def test_our_workers_share_a_port_that_others_cannot_take(server, served_root, tmp_path):
+    from lt4rec.serving.workers import reserve_port
+    with pytest.raises(OSError, match=f"cannot bind 127.0.0.1:{server.port}"):
+        with reserve_port("127.0.0.1", server.port):
+            pass
+    with reserve_port("127.0.0.1", 0) as port:
+        config = ServerConfig(port=port, host="127.0.0.1", target=f"127.0.0.1:{server.port}",
+                              reuse_port=True)
+        first, second = _start(config), _start(config)  # two workers, one port
+        outsider = Server(dataclasses.replace(config, reuse_port=False))
+        try:
+            assert first.port == second.port == port
+            with pytest.raises(OSError, match=f"cannot bind 127.0.0.1:{port}"):
+                outsider.start()
+        finally:
+            outsider.stop(grace_s=0)
+            first.stop(grace_s=1)
+            second.stop(grace_s=1)

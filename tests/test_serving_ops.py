@@ -2,12 +2,15 @@
 loading, serving and drain; the Prometheus endpoint; TLS and mutual TLS; the message-size limit
 and request deadlines.
 
-Models here are instant fakes with the real serving signature (every example scores 0.5), so
-no TensorFlow model is trained or loaded; certificates are made per module with
-``cryptography`` (a CA, a server and a client certificate, and a second, wrong CA).
+Models here are instant fakes with the real serving signatures (``serving_default`` on
+tf.Examples, ``serving_raw`` on one tensor per serving column, as the ranking service calls
+it; every example scores 0.5), so no TensorFlow model is trained or loaded; certificates are
+made per module with ``cryptography`` (a CA, a server and a client certificate, and a second,
+wrong CA).
 """
 
 import asyncio
+import concurrent.futures
 import datetime
 import ipaddress
 import json
@@ -31,13 +34,15 @@ from tensorflow.core.protobuf import meta_graph_pb2
 from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
 from lt4rec.commands import rank as rank_cmd
-from lt4rec.models.signatures import DEFAULT_SIGNATURE, EXAMPLES_INPUT, PREDICT_METHOD
+from lt4rec.models.signatures import (DEFAULT_SIGNATURE, EXAMPLES_INPUT, PREDICT_METHOD,
+                                      RAW_SIGNATURE)
 from lt4rec.models.tasks import CTR, CVR, OUTPUT_NAMES
+from lt4rec.schemas.contract import DType
 from lt4rec.serving import deadline, health
 from lt4rec.serving.loaded_model import LoadedModel
 from lt4rec.serving.ops import OpsConfig
 from lt4rec.serving.protos import rank_pb2_grpc
-from lt4rec.serving.rank_request import request_from_json
+from lt4rec.serving.rank_request import request_from_json, serving_features
 from lt4rec.serving.ranking import RankingConfig
 from lt4rec.serving.server import Server, ServerConfig
 from lt4rec.serving.tls import ClientTLS, read_ssl_config
@@ -67,16 +72,27 @@ class FakeModels:
         assert self.gate.wait(60)
         if version in self.broken:
             raise ValueError(f"cannot parse {path}")
-        sig = meta_graph_pb2.SignatureDef(method_name=PREDICT_METHOD)
-        sig.inputs[EXAMPLES_INPUT].dtype = types_pb2.DT_STRING
-        sig.outputs[name].dtype = types_pb2.DT_FLOAT
+        examples = _signature(name, {EXAMPLES_INPUT: tf.string})
+        raw = _signature(name, {f.name: _DTYPES[f.dtype] for f in
+                                serving_features().values()})
 
-        def score(examples):
+        def score(**inputs):
             if self.slow.is_set():
                 self.release.wait(30)
-            return {name: tf.fill(tf.shape(examples), 0.5)}
-        return LoadedModel(name, version, path, {DEFAULT_SIGNATURE: sig},
-                           {DEFAULT_SIGNATURE: score})
+            return {name: tf.fill(tf.shape(next(iter(inputs.values()))), 0.5)}
+        return LoadedModel(name, version, path, {DEFAULT_SIGNATURE: examples, RAW_SIGNATURE: raw},
+                           {DEFAULT_SIGNATURE: score, RAW_SIGNATURE: score})
+
+
+_DTYPES = {DType.INT: tf.int64, DType.FLOAT: tf.float32, DType.STRING: tf.string}
+
+
+def _signature(output, inputs):
+    sig = meta_graph_pb2.SignatureDef(method_name=PREDICT_METHOD)
+    for key, dtype in inputs.items():
+        sig.inputs[key].dtype = dtype.as_datatype_enum
+    sig.outputs[output].dtype = types_pb2.DT_FLOAT
+    return sig
 
 
 def _publish(root, version):
@@ -204,7 +220,7 @@ def test_metrics_endpoint_counts_requests_and_reports_versions_and_swaps(tmp_pat
                 _predict(ch)
             assert _code(_predict, ch, model="pctx") == grpc.StatusCode.NOT_FOUND
             assert len(rank_pb2_grpc.RankingServiceStub(ch).Rank(_sample_request(),
-                                                                 timeout=10).candidates) == 10
+                                                                 timeout=10).ids) == 10
         _publish(tmp_path, 2)
         server.registry.poll_once()
         models.broken.add(3)
@@ -319,7 +335,7 @@ def test_mutual_tls_refuses_a_client_without_a_certificate_and_ranks_end_to_end(
         # lt4rec rank -> ranking service -> model server, mutual TLS on both hops
         response = rank_cmd.rank(f"127.0.0.1:{ranking.port}", _sample_request(), 30, wait_s=30,
                                  tls=ClientTLS(**client))
-        assert [c.pctr for c in response.candidates] == [0.5] * 10
+        assert list(response.pctr) == [0.5] * 10
     finally:
         ranking.stop(grace_s=0)
         model_server.stop(grace_s=0)
@@ -383,6 +399,39 @@ def test_a_request_over_the_server_deadline_is_deadline_exceeded(tmp_path):
         models.release.set()
         ranking.stop(grace_s=0)
         model_server.stop(grace_s=0)
+
+
+class _RecordingModelServer(prediction_service_pb2_grpc.PredictionServiceServicer):
+    """A TF Serving stand-in that records each Predict's time left and scores 0.5."""
+
+    def __init__(self):
+        self.time_left = []
+
+    def Predict(self, request, context):  # noqa: N802
+        self.time_left.append(context.time_remaining())
+        n = tf.make_ndarray(next(iter(request.inputs.values()))).shape[0]
+        response = predict_pb2.PredictResponse()
+        response.model_spec.name, response.model_spec.version.value = request.model_spec.name, 1
+        response.outputs[request.output_filter[0]].CopyFrom(tf.make_tensor_proto([0.5] * n))
+        return response
+
+
+def test_the_remote_model_calls_get_the_time_the_rank_request_has_left():
+    recorder, upstream = _RecordingModelServer(), grpc.server(
+        concurrent.futures.ThreadPoolExecutor(4))
+    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(recorder, upstream)
+    model_port = upstream.add_insecure_port("127.0.0.1:0")
+    upstream.start()
+    ranking = _started(_config(target=f"127.0.0.1:{model_port}",
+                               ranking=RankingConfig(timeout_s=60)), None)
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{ranking.port}") as ch:
+            response = rank_pb2_grpc.RankingServiceStub(ch).Rank(_sample_request(), timeout=5)
+        assert list(response.pctr) == [0.5] * 10 and len(recorder.time_left) == 2
+        assert all(0 < left <= 5 for left in recorder.time_left)  # not --model-timeout's 60 s
+    finally:
+        ranking.stop(grace_s=0)
+        upstream.stop(0)
 
 
 def test_model_calls_get_the_time_the_request_has_left():

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import yaml
 from google.protobuf import text_format
-from tensorflow.core.example import example_pb2
 from tensorflow_serving.config import model_server_config_pb2
 
+from lt4rec.commands.rank import format_table
 from lt4rec.models.tasks import OUTPUT_NAMES
 from lt4rec.schemas import names
 from lt4rec.models import tf_serving_config
@@ -52,26 +52,58 @@ def _json_request(n=3):
     return {"context": context, "candidates": candidates}
 
 
-def test_candidates_are_merged_over_the_context_and_lengths_come_from_either():
+def test_candidates_are_columns_over_the_context_and_lengths_come_from_either():
     request = rank_request.request_from_json(_json_request())
-    examples, lengths = rank_request.check_request(request, max_candidates=10)
-    assert lengths.tolist() == [60.0, 300.0, 60.0]
-    merged = example_pb2.Example.FromString(examples[1]).features.feature
-    assert merged[names.VIDEO_LENGTH_S].float_list.value == [300.0]  # the candidate's wins
-    assert merged[names.USER_RECENT_CLICKS].bytes_list.value == [b"3|9"]  # JSON list joined
-    assert merged[names.ITEM_ID].int64_list.value == [101]
+    columns = request.candidates.columns.feature
+    # a column some candidates lack takes the context's value there
+    assert list(columns[names.VIDEO_LENGTH_S].float_list.value) == [60.0, 300.0, 60.0]
+    inputs = rank_request.check_request(request, max_candidates=10)
+    assert inputs.video_length.tolist() == [60.0, 300.0, 60.0] and inputs.ids == ["v0", "v1", "v2"]
+    features = inputs.features
+    assert features[names.USER_RECENT_CLICKS].tolist() == ["3|9"] * 3  # JSON list joined
+    assert features[names.ITEM_ID].tolist() == [100, 101, 102]
+    assert features[names.USER_ID].dtype == np.int64 and features[names.VIDEO_LENGTH_S].dtype \
+        == np.float32
+
+
+def _set(request, where, name, **value):
+    target = request.context.features if where == "context" else request.candidates.columns
+    target.feature[name].Clear()
+    for kind, v in value.items():
+        getattr(target.feature[name], kind).value.extend(v)
+    return request
 
 
 def test_request_checks_name_the_candidate_the_feature_and_the_limit():
-    request = rank_request.request_from_json(_json_request())
+    def req():
+        return rank_request.request_from_json(_json_request())
+
     with pytest.raises(TooLarge, match="3 candidates; the limit is max_candidates=2"):
-        rank_request.check_request(request, max_candidates=2)
-    del request.candidates[2].features.features.feature[names.ITEM_CATEGORY]
-    with pytest.raises(InvalidRequest, match=rf"candidates\[2\].*{names.ITEM_CATEGORY}"):
-        rank_request.check_request(request, max_candidates=10)
-    optional = rank_request.request_from_json(_json_request())
+        rank_request.check_request(req(), max_candidates=2)
+    cases = [
+        (_set(req(), "candidates", names.ITEM_CATEGORY, int64_list=[4, 4]),
+         rf"candidates: feature '{names.ITEM_CATEGORY}' must hold one value per candidate \(3\)"),
+        (_set(req(), "candidates", names.VIDEO_LENGTH_S, float_list=[60.0, 0.0, 60.0]),
+         rf"candidates\[1\]: feature '{names.VIDEO_LENGTH_S}' must be > 0; received 0.0"),
+        (_set(req(), "candidates", names.ITEM_TAGS, bytes_list=[b"5", b"5", b"5,6"]),
+         rf"candidates\[2\]: feature '{names.ITEM_TAGS}' must be ids joined by '\|'"),
+        (_set(req(), "context", names.SOURCE_PAGE, bytes_list=[b"nowhere"]),
+         rf"context: feature '{names.SOURCE_PAGE}' must be one of home_feed.*'nowhere'"),
+        (_set(req(), "context", names.USER_ID, float_list=[7.0]),
+         rf"context: feature '{names.USER_ID}' must be a int64_list \(int\); received float_list"),
+    ]
+    for request, message in cases:
+        with pytest.raises(InvalidRequest, match=message):
+            rank_request.check_request(request, max_candidates=10)
+    no_category = req()
+    del no_category.candidates.columns.feature[names.ITEM_CATEGORY]
+    with pytest.raises(InvalidRequest,
+                       match=rf"missing required feature\(s\) \['{names.ITEM_CATEGORY}'\]"):
+        rank_request.check_request(no_category, max_candidates=10)
+    optional = req()
     del optional.context.features.feature[names.USER_RECENT_CLICKS]  # lists may be absent
-    assert len(rank_request.check_request(optional, max_candidates=10)[0]) == 3
+    inputs = rank_request.check_request(optional, max_candidates=10)
+    assert inputs.features[names.USER_RECENT_CLICKS].tolist() == [""] * 3
 
 
 def test_json_errors_name_the_path_and_the_feature():
@@ -90,8 +122,8 @@ def test_sample_request_is_a_valid_request():
     import json
     with open(os.path.join(SERVING_DIR, "examples", "rank_request.json"), encoding="utf-8") as fh:
         request = rank_request.request_from_json(json.load(fh))
-    examples, lengths = rank_request.check_request(request, max_candidates=1000)
-    assert len(examples) == len(request.candidates) == 10 and (lengths > 0).all()
+    inputs = rank_request.check_request(request, max_candidates=1000)
+    assert inputs.size == len(request.candidates.ids) == 10 and (inputs.video_length > 0).all()
 
 
 class _FakeLoader:
@@ -199,6 +231,45 @@ def test_generated_protos_match_rank_proto():
     assert generated == declared
     assert [m.name for m in rank_pb2.DESCRIPTOR.services_by_name["RankingService"].methods] == [
         "Rank"]
+
+
+def test_rank_command_prints_the_columnar_response_in_rank_order():
+    response = rank_pb2.RankResponse(ids=["b", "a"], index=[1, 0], pctr=[0.5, 0.25],
+                                     pcvr=[0.5, 0.5], rankscore=[25.0, 6.25], pctr_version=3,
+                                     pcvr_version=4, a=1, b=1, c=1)
+    lines = format_table(response).splitlines()
+    assert lines[0].startswith("pctr v3, pcvr v4")
+    assert lines[2].split() == ["1", "b", "0.5000", "0.5000", "25"]
+    assert lines[3].split() == ["2", "a", "0.2500", "0.5000", "6.25"]
+    assert rank_request.response_to_json(response)["candidates"][1] == {
+        "rank": 2, "id": "a", "index": 0, "pctr": 0.25, "pcvr": 0.5, "rankscore": 6.25}
+
+
+class _Observer:
+    def __init__(self):
+        self.published, self.failed = [], []
+
+    def on_publish(self, previous, served):
+        self.published.append((previous["pctr"], served["pctr"]))
+
+    def on_load_failure(self, model, version, error):
+        self.failed.append((model, version))
+
+
+def test_registry_tells_observers_only_when_what_is_served_changes(tmp_path):
+    _versions(tmp_path, 1)
+    observer = _Observer()
+    registry = ModelRegistry(str(tmp_path), OUTPUT_NAMES, loader=_FakeLoader(
+        broken=[("pctr", 3)]))
+    registry.observers.append(observer)
+    registry.poll_once()
+    registry.poll_once()  # nothing new on disk
+    _versions(tmp_path, 2)
+    registry.poll_once()
+    _versions(tmp_path, 3)
+    registry.poll_once()  # pctr v3 fails: pctr keeps v2, pcvr moves to v3
+    assert observer.published == [([], [1]), ([1], [2]), ([2], [2])]
+    assert observer.failed == [("pctr", 3)]
 
 
 def _k8s(name):

@@ -2,13 +2,20 @@
 
 import csv
 import os
+import random
+import re
 import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
-from lt4rec.schemas import logs
+from lt4rec.schemas import contract, logs
+from lt4rec.schemas.contract import DType, Group, Kind
+from lt4rec.schemas.values import list_format_ok, list_pattern
+from lt4rec.serving import rank_request
+from lt4rec.serving.errors import InvalidRequest
 from lt4rec.schemas.validation import rules, validate_logs
 from lt4rec.schemas import names
 
@@ -163,3 +170,97 @@ def test_cli_passes_clean_logs_and_fails_naming_each_appended_anomaly(small_logs
     for _, (code, column) in BAD_ROWS:
         assert f"ANOMALY {code} [{column}]" in bad.stdout
     assert f"rejected {len(BAD_ROWS)}" in bad.stdout
+
+
+# -- one set of value rules for logs and ranking requests ---------------------------------------
+
+def _cases(feature):
+    """CSV texts for one column: good and bad per the contract (bounds, vocabulary, list form,
+    type, float32 edges, empty)."""
+    if feature.kind is Kind.LIST:
+        return ["3|9", "3", "", "3,9", "a|b", "3|", "|3", "3||9", "-3|+4", "3|9\n4"]
+    if feature.dtype is DType.STRING:
+        return list(feature.vocabulary) + ["nowhere", "", feature.vocabulary[0].upper() + "x"]
+    if feature.dtype is DType.FLOAT:
+        return ["60.0", "30", "0", "-5", "1e-50", "1e39", "nan", "inf", "abc", ""]
+    lo, hi = feature.min_value, feature.max_value
+    out = ["+7", "4.5", "abc", "", str(2 ** 63), str(-2 ** 63)]
+    out += [str(int(lo)), str(int(lo) - 1)] if lo is not None else ["-5"]
+    out += [str(int(hi)), str(int(hi) + 1)] if hi is not None else ["123456789012"]
+    return out
+
+
+def _request_with(feature, text):
+    """A rank request (one candidate) whose column ``feature`` holds ``text``, sent in the
+    contract's field type when it parses as that type (numbers), else as the text."""
+    known = rank_request.serving_features()
+    good = {n: GOOD[n] for n in known}
+    typed = {n: (int(v) if known[n].dtype is DType.INT else float(v)
+                 if known[n].dtype is DType.FLOAT else v) for n, v in good.items()}
+    item = {n: v for n, v in typed.items() if known[n].group is Group.ITEM}
+    request = rank_request.request_from_json(
+        {"context": {n: v for n, v in typed.items() if n not in item},
+         "candidates": [{"id": "1", "features": item}]})
+    target = (request.candidates.columns if feature.group is Group.ITEM
+              else request.context.features).feature
+    del target[feature.name]
+    if text == "" and feature.dtype is not DType.STRING:
+        return request  # an empty number is an absent one
+    field = target[feature.name]
+    try:
+        if feature.dtype is DType.INT:
+            field.int64_list.value.append(int(text))
+        elif feature.dtype is DType.FLOAT:
+            field.float_list.value.append(float(text))
+        else:
+            field.bytes_list.value.append(text.encode())
+    except ValueError:
+        try:
+            field.float_list.value.append(float(text))
+        except ValueError:
+            field.bytes_list.value.append(text.encode())
+    return request
+
+
+def _accepted_by_request(feature, text):
+    try:
+        rank_request.check_request(_request_with(feature, text), max_candidates=10)
+        return True
+    except InvalidRequest:
+        return False
+
+
+def _accepted_by_logs(feature, text):
+    row = dict(GOOD, **{feature.name: text})
+    _, violations = rules.check_rows(contract.load(), {c: np.array([row[c]], dtype=object)
+                                                       for c in COLS}, day=None)
+    value_rules = {rules.MISSING_VALUE, rules.WRONG_TYPE, rules.OUT_OF_DOMAIN, rules.OUT_OF_RANGE,
+                   rules.NOT_POSITIVE}  # cross-column rules need a timestamp, not in requests
+    return not any(v.mask[0] for v in violations
+                   if v.column == feature.name and v.code in value_rules)
+
+
+def test_every_serving_column_is_accepted_by_requests_and_logs_alike():
+    verdicts = {}
+    for feature in rank_request.serving_features().values():
+        for text in _cases(feature):
+            log, request = _accepted_by_logs(feature, text), _accepted_by_request(feature, text)
+            assert log == request, (feature.name, text, "logs", log, "request", request)
+            verdicts.setdefault(feature.name, set()).add(log)
+    # every column saw both a good and a bad value
+    assert all(v == {True, False} for v in verdicts.values()), verdicts
+    assert not _accepted_by_request(rank_request.serving_features()[names.SOURCE_PAGE], "nowhere")
+
+
+def test_list_columns_checked_joined_agree_with_field_by_field():
+    """The one-scan check of a whole list column gives each field the verdict of the field's
+    own pattern (random fields over digits, signs, separators, newlines and junk)."""
+    feature = contract.load()[names.ITEM_TAGS]
+    pattern = re.compile(list_pattern(feature))
+    rng = random.Random(0)
+    for alphabet in ("0123|\n", "0123+-|a,\n "):
+        for _ in range(3000):
+            raw = np.array(["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6)))
+                            for _ in range(rng.randint(1, 3))], dtype=object)
+            expected = [x == "" or pattern.fullmatch(x) is not None for x in raw]
+            assert list_format_ok(feature, raw).tolist() == expected, list(raw)

@@ -1,14 +1,17 @@
-"""Ranking latency and throughput over gRPC, next to the in-process SavedModel floor.
+"""Ranking latency and throughput over gRPC, next to the in-process floor of the same models.
 
   lt4rec bench serve [--models DIR --logs DIR] [--candidates 100 500] [--clients 1 8]
+                     [--workers N]
 
-Starts `lt4rec serve` (model + ranking service on one port) as a separate process on
-127.0.0.1, then for each candidate count and each number of concurrent clients sends ranking
-requests (one user, N distinct items from a log day) and reports p50/p99 latency and
-requests/s. Next to each, the floor: the same batch of N serialized tf.Examples scored
-in-process by the pCTR and pCVR SavedModels (both `serving_default` calls, one after the
-other, as many threads as clients), so the difference is the server's overhead (gRPC,
-request checks, merging, Eq. 3, sorting) minus what running the two models concurrently saves.
+Starts `lt4rec serve` (model + ranking service on one port, --workers processes) as a separate
+process on 127.0.0.1, then for each candidate count and each number of concurrent clients
+(each client its own gRPC connection, as separate frontends would be, so the kernel spreads
+them over the workers) sends ranking requests (one user, N distinct items from a log day) and
+reports p50/p99 latency, requests/s and failed calls. Next to each, the floor: the pCTR and
+pCVR SavedModels called in this process exactly as the server calls them (``serving_raw`` on
+the request's checked columns, the two calls concurrently, ``LoadedModel.run``), as many
+threads as clients; ``grpc_over_floor_p50`` is the gRPC p50 over the floor's p50, i.e. what
+the server adds (gRPC, request checks, Eq. 3, sorting, the response).
 
 Without --models it exports the production-size `sparse_weight` model (models/config.py
 defaults) untrained from a small simulated log: serving cost does not depend on the weights'
@@ -31,9 +34,14 @@ from typing import Dict, List
 
 from lt4rec.bench.common import DEFAULT_OUT_DIR, latency_summary, write_result
 from lt4rec.models.config import make_config
-from lt4rec.models.signatures import DEFAULT_SIGNATURE, EXAMPLES_INPUT
+from lt4rec.models.signatures import RAW_SIGNATURE
 from lt4rec.schemas import logs
 from lt4rec.simulator import simulate
+
+FLOOR = "in-process SavedModels"
+GRPC = "gRPC Rank (lt4rec serve)"
+_FLOOR_TEXT = ("pCTR and pCVR SavedModels in this process, serving_raw on the request's checked "
+               "columns, the two calls concurrently (as the server calls them)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,6 +58,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="timed requests per (candidates, clients) setting (default 400)")
     parser.add_argument("--warmup", type=int, default=20,
                         help="untimed requests first, per setting (default 20)")
+    parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)),
+                        help="lt4rec serve --workers (default: one per core)")
 
 
 def _prepare(tmp: str, args) -> Dict[str, str]:
@@ -76,9 +86,10 @@ def _prepare(tmp: str, args) -> Dict[str, str]:
             "note": "untrained production-size sparse_weight export (models/config.py defaults)"}
 
 
-def _start_server(models: str, port: int) -> subprocess.Popen:
+def _start_server(models: str, port: int, workers: int) -> subprocess.Popen:
     proc = subprocess.Popen([sys.executable, "-m", "lt4rec.cli", "serve", "--models", models,
-                             "--port", str(port), "--host", "127.0.0.1"],
+                             "--port", str(port), "--host", "127.0.0.1",
+                             "--workers", str(workers)],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     deadline = time.monotonic() + 300
     line = ""
@@ -90,41 +101,127 @@ def _start_server(models: str, port: int) -> subprocess.Popen:
     raise RuntimeError(f"lt4rec serve did not start (last output: {line!r})")
 
 
-def _timed(call, n_clients: int, n_requests: int, warmup: int):
-    """Runs ``call`` ``warmup`` times, then ``n_requests`` times over ``n_clients`` threads.
+def _timed(make_call, n_clients: int, n_requests: int, warmup: int):
+    """Runs ``n_requests`` calls over ``n_clients`` threads after ``warmup`` untimed ones each;
+    ``make_call(k)`` gives client k's call (its own connection, for gRPC).
 
     Returns:
-      (latencies in seconds, wall seconds of the timed part).
+      (latencies in seconds of answered calls, wall seconds of the timed part, failed calls).
     """
-    for _ in range(warmup):
-        call()
+    calls = [make_call(k) for k in range(n_clients)]
     per_client = max(1, n_requests // n_clients)
 
-    def client(_):
-        out = []
+    def client(k):
+        out, failed = [], 0
         for _ in range(per_client):
             started = time.perf_counter()
-            call()
+            try:
+                calls[k]()
+            except Exception:  # noqa: BLE001  (a lost request is counted, not fatal)
+                failed += 1
+                continue
             out.append(time.perf_counter() - started)
-        return out
+        return out, failed
 
-    started = time.perf_counter()
     with concurrent.futures.ThreadPoolExecutor(n_clients) as pool:
-        latencies: List[float] = [x for part in pool.map(client, range(n_clients)) for x in part]
-    return latencies, time.perf_counter() - started
+        list(pool.map(lambda k: [calls[k]() for _ in range(max(1, warmup // n_clients))],
+                      range(n_clients)))
+        started = time.perf_counter()
+        parts = list(pool.map(client, range(n_clients)))
+        wall = time.perf_counter() - started
+    latencies: List[float] = [x for part, _ in parts for x in part]
+    return latencies, wall, sum(f for _, f in parts)
 
 
-def _summary(latencies, wall):
-    return dict(latency_summary(latencies), requests_per_s=len(latencies) / wall)
+def _summary(latencies, wall, failed):
+    return dict(latency_summary(latencies), requests_per_s=len(latencies) / wall, failed=failed)
+
+
+def _floor_call(models, inputs, pool):
+    """Both SavedModels on the request's columns, concurrently, as the server calls them."""
+    def call():
+        futures = [pool.submit(m.run, RAW_SIGNATURE, inputs.features) for m in models]
+        for f in futures:
+            f.result()
+    return call
+
+
+def _floor_rows(setup, requests, args) -> List[dict]:
+    from lt4rec.models.tasks import OUTPUT_NAMES  # deferred: imports TensorFlow
+    from lt4rec.serving.model_registry import FreezeHeap, ModelRegistry  # deferred: TF
+    from lt4rec.serving.rank_request import check_request  # deferred: imports TensorFlow
+
+    # frozen heap as in lt4rec serve: the floor and the gRPC clients of this process are not
+    # stalled by full collections over TensorFlow's objects
+    registry = ModelRegistry(setup["models"], OUTPUT_NAMES)
+    registry.observers.append(FreezeHeap())
+    registry.poll_once()
+    registry.require_loaded()
+    models = [registry.get(name) for name in OUTPUT_NAMES]
+    rows = []
+    for n, request in requests.items():
+        inputs = check_request(request, max_candidates=n)
+        for clients in args.clients:
+            with concurrent.futures.ThreadPoolExecutor(2 * clients) as pool:
+                floor = _summary(*_timed(lambda k: _floor_call(models, inputs, pool), clients,
+                                         args.requests, args.warmup))
+            rows.append({"candidates": n, "clients": clients, "path": FLOOR, **floor})
+    return rows
+
+
+def _grpc_rows(setup, requests, args) -> List[dict]:
+    import grpc
+    import portpicker
+
+    from lt4rec.serving.protos import rank_pb2_grpc  # deferred: imports TensorFlow's protos
+
+    port = portpicker.pick_unused_port()
+    server = _start_server(setup["models"], port, args.workers)
+    channels, rows = [], []
+
+    def make_call(request):
+        def make(_):
+            # its own connection (not gRPC's shared subchannel), as a separate frontend
+            ch = grpc.insecure_channel(f"127.0.0.1:{port}",
+                                       options=[("grpc.use_local_subchannel_pool", 1)])
+            channels.append(ch)
+            stub = rank_pb2_grpc.RankingServiceStub(ch)
+            return lambda: stub.Rank(request, timeout=60)
+        return make
+
+    try:
+        for n, request in requests.items():
+            for clients in args.clients:
+                row = _summary(*_timed(make_call(request), clients, args.requests, args.warmup))
+                rows.append({"candidates": n, "clients": clients, "path": GRPC, **row})
+                for ch in channels:
+                    ch.close()
+                channels.clear()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(120)
+    return rows
+
+
+def _with_ratios(rows: List[dict]) -> List[dict]:
+    floors = {(r["candidates"], r["clients"]): r for r in rows if r["path"] == FLOOR}
+    for r in rows:
+        floor = floors.get((r["candidates"], r["clients"]))
+        if r["path"] == GRPC and floor is not None:
+            r["grpc_over_floor_p50"] = r["p50_ms"] / floor["p50_ms"]
+    return sorted(rows, key=lambda r: (r["candidates"], r["clients"], r["path"]))
+
+
+def _print(rows: List[dict]) -> None:
+    print(f"{'candidates':>10} {'clients':>7}  {'path':<26} {'p50 ms':>8} {'p99 ms':>8} "
+          f"{'req/s':>8} {'failed':>6} {'x floor':>7}")
+    for r in rows:
+        ratio = f"{r['grpc_over_floor_p50']:.2f}" if "grpc_over_floor_p50" in r else ""
+        print(f"{r['candidates']:>10} {r['clients']:>7}  {r['path']:<26} {r['p50_ms']:>8.2f} "
+              f"{r['p99_ms']:>8.2f} {r['requests_per_s']:>8.1f} {r['failed']:>6} {ratio:>7}")
 
 
 def main(args: argparse.Namespace) -> int:
-    import grpc
-    import portpicker
-    import tensorflow as tf
-
-    from lt4rec.models.tasks import OUTPUT_NAMES  # deferred: TensorFlow
-    from lt4rec.serving.protos import rank_pb2_grpc  # deferred: gRPC, TensorFlow
     from lt4rec.serving.rank_request import (  # deferred: gRPC, TensorFlow
         json_from_log_file, request_from_json)
 
@@ -133,44 +230,13 @@ def main(args: argparse.Namespace) -> int:
         setup = _prepare(tmp, args)
         requests = {n: request_from_json(json_from_log_file(setup["log_file"], n))
                     for n in args.candidates}
-        loaded = {name: tf.saved_model.load(os.path.join(setup["models"], name, str(max(
-            int(v) for v in os.listdir(os.path.join(setup["models"], name)) if v.isdigit()))))
-            for name in OUTPUT_NAMES}
-        rows = []
-        for n, request in requests.items():
-            batch = tf.constant([request.context.SerializeToString()
-                                 + c.features.SerializeToString() for c in request.candidates])
-
-            def in_process():
-                for name, model in loaded.items():
-                    model.signatures[DEFAULT_SIGNATURE](**{EXAMPLES_INPUT: batch})[name].numpy()
-            for clients in args.clients:
-                floor = _summary(*_timed(in_process, clients, args.requests, args.warmup))
-                rows.append({"candidates": n, "clients": clients, "path": "in-process SavedModel",
-                             **floor})
-        port = portpicker.pick_unused_port()
-        server = _start_server(setup["models"], port)
-        try:
-            with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-                stub = rank_pb2_grpc.RankingServiceStub(channel)
-                for n, request in requests.items():
-                    for clients in args.clients:
-                        grpc_row = _summary(*_timed(lambda: stub.Rank(request, timeout=60),
-                                                    clients, args.requests, args.warmup))
-                        rows.append({"candidates": n, "clients": clients,
-                                     "path": "gRPC Rank (lt4rec serve)", **grpc_row})
-        finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(60)
+        rows = _floor_rows(setup, requests, args) + _grpc_rows(setup, requests, args)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    rows.sort(key=lambda r: (r["candidates"], r["clients"], r["path"]))
-    print(f"{'candidates':>10} {'clients':>7}  {'path':<26} {'p50 ms':>8} {'p99 ms':>8} "
-          f"{'req/s':>8}")
-    for r in rows:
-        print(f"{r['candidates']:>10} {r['clients']:>7}  {r['path']:<26} {r['p50_ms']:>8.2f} "
-              f"{r['p99_ms']:>8.2f} {r['requests_per_s']:>8.1f}")
+    rows = _with_ratios(rows)
+    _print(rows)
     path = write_result("serve", {"models": setup["note"], "requests_per_setting": args.requests,
-                                  "rows": rows}, args.out_dir or DEFAULT_OUT_DIR)
+                                  "workers": args.workers, "floor": _FLOOR_TEXT, "rows": rows},
+                        args.out_dir or DEFAULT_OUT_DIR)
     print(f"results: {path}")
     return 0

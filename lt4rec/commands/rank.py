@@ -78,8 +78,9 @@ def format_table(response) -> str:
     lines = [f"pctr v{response.pctr_version}, pcvr v{response.pcvr_version}; rankscore = "
              f"pCTR^{response.a:g} * pCVR^{response.b:g} * video_length^{response.c:g}",
              f"{'rank':>4}  {'id':<14} {'pCTR':>8} {'pCVR':>8} {'rankscore':>12}"]
-    for r, c in enumerate(response.candidates, 1):
-        lines.append(f"{r:>4}  {c.id:<14} {c.pctr:>8.4f} {c.pcvr:>8.4f} {c.rankscore:>12.5g}")
+    ranked = zip(response.ids, response.pctr, response.pcvr, response.rankscore)
+    for r, (cid, pctr, pcvr, score) in enumerate(ranked, 1):
+        lines.append(f"{r:>4}  {cid:<14} {pctr:>8.4f} {pcvr:>8.4f} {score:>12.5g}")
     return "\n".join(lines)
 
 

@@ -7,22 +7,29 @@
                                                    server (TF Serving, or the line above)
 
 DIR is a serving root as DualPusher writes it: DIR/pctr/<version>/, DIR/pcvr/<version>/. The
-newest version of each is loaded (with its warm-up records replayed) before the port opens;
+port opens first (health NOT_SERVING, model calls UNAVAILABLE), then the newest version of each
+is loaded with its warm-up records replayed, and the "listening on HOST:PORT:" line is printed;
 DIR is re-scanned every --poll-interval seconds and a new version is swapped in once fully
 loaded, without failing a request. Ranking: rankscore = pCTR^a * pCVR^b * video_length^c.
 SIGTERM or Ctrl-C stops gracefully: health turns NOT_SERVING, new calls are refused (after
 --drain-delay), in-flight ones finish (--grace).
 
+--workers N (default: one per core) runs N server processes on the one port (SO_REUSEPORT; the
+kernel spreads client connections over them), each with its own copy of the models, polling
+and hot-swapping on its own; SIGTERM drains every one.
+
 Operations (README "Serving operations"): the standard gRPC health service on the same port
-(service "" and each served service: SERVING once both models are loaded; "liveness"), a
-Prometheus endpoint (--metrics-port), TLS / mutual TLS (--ssl-config-file, TF Serving's
-SSLConfig; --target-ssl-* towards a remote model server), --max-message-mb, --request-timeout.
+(service "" and each served service: SERVING once both models are loaded; "liveness"; per
+worker), a Prometheus endpoint (--metrics-port; with workers the parent process serves the
+sum of all of them), TLS / mutual TLS (--ssl-config-file, TF Serving's SSLConfig;
+--target-ssl-* towards a remote model server), --max-message-mb, --request-timeout.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -62,6 +69,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="calls admitted at once; more get RESOURCE_EXHAUSTED (default 256)")
     ops.add_argument("--grace", type=float, default=10.0,
                      help="seconds shutdown waits for in-flight calls (default 10)")
+    ops.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)),
+                     help="server processes sharing the port (default: one per core this "
+                          f"process may use, {len(os.sched_getaffinity(0))} here); each loads "
+                          "the models")
     add_ops_arguments(parser)
 
 
@@ -69,7 +80,8 @@ def add_ops_arguments(parser: argparse.ArgumentParser) -> None:
     """Health, metrics, TLS, message size and deadline flags (issue 15)."""
     ops = parser.add_argument_group("health, metrics, TLS, limits")
     ops.add_argument("--metrics-port", type=int, default=0,
-                     help="serve Prometheus metrics at http://HOST:PORT/metrics (default 0: off)")
+                     help="serve Prometheus metrics at http://HOST:PORT/metrics (default 0: off;"
+                          " with --workers one endpoint for all of them)")
     ops.add_argument("--health-port", type=int, default=0,
                      help="also serve the gRPC health service alone, plaintext, on this port "
                           "(for probes that cannot speak TLS; default 0: off)")
@@ -81,7 +93,8 @@ def add_ops_arguments(parser: argparse.ArgumentParser) -> None:
                           "(default 64)")
     ops.add_argument("--request-timeout", type=float, default=None, metavar="SECONDS",
                      help="most seconds a call may run on this server (DEADLINE_EXCEEDED beyond;"
-                          " model calls get what is left); default: the client's deadline only")
+                          " calls to --target get what is left); default: the client's deadline "
+                          "only")
     ops.add_argument("--ssl-config-file", metavar="FILE",
                      help="TLS: TF Serving's SSLConfig text file (server_key, server_cert, "
                           "custom_ca, client_verify: mutual TLS); PEM inline or file paths")
@@ -128,38 +141,44 @@ def config_from_args(args: argparse.Namespace):
                         max_message_mb=args.max_message_mb, ops=ops_config_from_args(args))
 
 
-def _describe(server) -> str:
-    cfg = server.config
+def _describe(config, registry=None) -> str:
     parts = []
-    if server.registry is not None:
+    if registry is not None:
         models = ", ".join(f"{m.name} v{m.version}" for m in
-                           (server.registry.get(n) for n in server.registry.names))
-        parts.append(f"models {models} from {cfg.models_dir}")
-    if cfg.ranking is not None:
-        r = cfg.ranking
+                           (registry.get(n) for n in registry.names))
+        parts.append(f"models {models} from {config.models_dir}")
+    elif config.models_dir is not None:
+        parts.append(f"models from {config.models_dir}")
+    if config.ranking is not None:
+        r = config.ranking
         parts.append(f"ranking a={r.a:g} b={r.b:g} c={r.c:g} (models at "
-                     f"{cfg.target or 'this server'})")
+                     f"{config.target or 'this server'})")
     return "; ".join(parts)
 
 
-def _describe_ops(server) -> str:
-    ops = server.ops
-    parts = [("mutual TLS" if ops.tls.client_verify else "TLS") if ops.tls else ""]
-    if ops.metrics_port:
-        parts.append(f"metrics :{ops.metrics_port}/metrics")
-    if ops.health_port:
-        parts.append(f"health :{ops.health_port}")
-    return "".join(f" ({p})" for p in parts if p)
+def _describe_ops(tls, metrics_port, health_port) -> str:
+    """``; TLS; metrics :P/metrics; health :P`` (what is on), after the listening line's colon:
+    scripts parse ``listening on HOST:PORT:``."""
+    parts = [("mutual TLS" if tls.client_verify else "TLS") if tls else ""]
+    if metrics_port:
+        parts.append(f"metrics :{metrics_port}/metrics")
+    if health_port:
+        parts.append(f"health :{health_port}")
+    return "".join(f"; {p}" for p in parts if p)
 
 
-def main(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    from lt4rec.serving.server import Server  # deferred: TensorFlow, gRPC
-
-    server = Server(config_from_args(args))
+def _stop_event() -> threading.Event:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+def _serve_one(config, host: str) -> int:
+    from lt4rec.serving.server import Server  # deferred: TensorFlow, gRPC
+
+    server = Server(config)
+    stop = _stop_event()
     try:
         port = server.start()
     except OSError as err:
@@ -167,11 +186,44 @@ def main(args: argparse.Namespace) -> int:
             raise
         print(f"lt4rec serve: error: {err}", file=sys.stderr)
         return 2
-    print(f"lt4rec serve: listening on {args.host}:{port}{_describe_ops(server)}: "
-          f"{_describe(server)}", flush=True)
+    ops = server.ops
+    print(f"lt4rec serve: listening on {host}:{port}: {_describe(config, server.registry)}"
+          f"{_describe_ops(ops.tls, ops.metrics_port, ops.health_port)}", flush=True)
     stop.wait()
-    print(f"lt4rec serve: stopping; in-flight calls get up to {server.config.grace_s:g}s",
+    print(f"lt4rec serve: stopping; in-flight calls get up to {config.grace_s:g}s",
           file=sys.stderr, flush=True)
     server.stop()
     print("lt4rec serve: stopped", file=sys.stderr, flush=True)
     return 0
+
+
+def _serve_workers(config, host: str, n_workers: int) -> int:
+    from lt4rec.serving.tls import read_ssl_config  # deferred: grpc
+    from lt4rec.serving.workers import serve_workers  # deferred: keeps `lt4rec --help` instant
+
+    tls = config.ops.ssl_config_file and read_ssl_config(config.ops.ssl_config_file)
+
+    def ready(ports):
+        print(f"lt4rec serve: listening on {host}:{ports.port}: {_describe(config)}"
+              f"{_describe_ops(tls, ports.metrics_port, ports.health_port)}; "
+              f"{n_workers} worker processes", flush=True)
+
+    stop = _stop_event()
+    try:
+        code = serve_workers(config, n_workers, stop, ready)
+    except (OSError, RuntimeError, TimeoutError) as err:
+        print(f"lt4rec serve: error: {err}", file=sys.stderr)
+        return 2
+    print("lt4rec serve: stopped" if code == 0 else "lt4rec serve: a worker died; stopped",
+          file=sys.stderr, flush=True)
+    return code
+
+
+def main(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    config = config_from_args(args)
+    if args.workers < 1:
+        raise ValueError(f"--workers must be >= 1; received {args.workers}")
+    if args.workers == 1:
+        return _serve_one(config, args.host)
+    return _serve_workers(config, args.host, args.workers)

@@ -2,7 +2,8 @@
 
 Each check yields a ``Violation``: an anomaly class, the column it concerns, and a boolean mask
 over the file's well-formed rows. Per-column checks come from the schema (type, presence,
-domain, inclusive bounds, the ``positive`` tag); cross-column checks encode what a TFMD schema
+domain, inclusive bounds, the ``positive`` tag: ``schemas.values``, shared with the ranking
+service); cross-column checks encode what a TFMD schema
 cannot say (watch time needs a click; the timestamp belongs to the folder's day and agrees with
 ``hour_of_day``/``day_of_week``).
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import re
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
@@ -19,6 +19,9 @@ import pandas as pd
 
 from lt4rec.schemas import names, timefields
 from lt4rec.schemas.contract import DType, Feature, Kind, LogContract
+from lt4rec.schemas.values import (INT_PATTERN, MISSING_VALUE, NOT_POSITIVE,  # noqa: F401
+                                   OUT_OF_DOMAIN, OUT_OF_RANGE, WRONG_TYPE, Violation,
+                                   check_column)
 
 # Anomaly classes, with the sentence the report prints for each.
 MISSING_COLUMN = "missing_column"
@@ -26,11 +29,6 @@ EXTRA_COLUMN = "extra_column"
 COLUMN_ORDER = "column_order"
 EMPTY_FILE = "empty_file"
 UNPARSEABLE_LINE = "unparseable_line"
-MISSING_VALUE = "missing_value"
-WRONG_TYPE = "wrong_type"
-OUT_OF_DOMAIN = "out_of_domain"
-OUT_OF_RANGE = "out_of_range"
-NOT_POSITIVE = "not_positive"
 WATCH_TIME_ON_NON_CLICK = "watch_time_on_non_click"
 DUPLICATE_IMPRESSION_ID = "duplicate_impression_id"
 TIMESTAMP_OUTSIDE_DAY = "timestamp_outside_day"
@@ -53,24 +51,6 @@ DESCRIPTIONS = {
     TIME_FIELDS_MISMATCH: "hour_of_day or day_of_week disagrees with the timestamp (UTC)",
 }
 
-_INT_RE = r"[+-]?\d+"
-
-
-@dataclasses.dataclass
-class Violation:
-    """Rows of one file that break one rule.
-
-    Attributes:
-      code: anomaly class (a constant above).
-      column: the column concerned (the first one, for cross-column rules).
-      mask: [n_rows] bool, True where the rule is broken.
-      requirement: what the value should have been, e.g. "in [0, 23]".
-    """
-    code: str
-    column: str
-    mask: np.ndarray
-    requirement: str
-
 
 @dataclasses.dataclass
 class ParsedColumns:
@@ -83,63 +63,32 @@ def _fullmatch(raw: np.ndarray, pattern: str) -> np.ndarray:
     return pd.Series(raw, dtype=object).str.fullmatch(pattern).fillna(False).to_numpy(bool)
 
 
+def _parse_ints(raw: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """CSV fields -> (int64 values, parsed mask); exact: ids exceed float64's 2**53."""
+    fits = _fullmatch(raw, INT_PATTERN)
+    as_int = [int(x) for x in raw[fits]]
+    in_range = np.array([-2 ** 63 <= x < 2 ** 63 for x in as_int], dtype=bool)
+    fits[np.flatnonzero(fits)[~in_range]] = False
+    values = np.zeros(len(raw), dtype=np.int64)
+    values[fits] = np.array([x for x, r in zip(as_int, in_range) if r], dtype=np.int64)
+    return values, fits
+
+
 def _check_column(feature: Feature, raw: np.ndarray) -> Tuple[np.ndarray, np.ndarray,
                                                                List[Violation]]:
-    """Parses one raw column; returns (values, parsed-ok mask, violations)."""
-    out: List[Violation] = []
+    """Parses one raw column, then applies the contract's value rules (``schemas.values``, the
+    same rules the ranking service applies to requests); returns (values, ok mask,
+    violations)."""
     present = raw != ""
-    if feature.required:
-        out.append(Violation(MISSING_VALUE, feature.name, ~present, "a value"))
-    if feature.kind is Kind.LIST:
-        elem = _INT_RE if feature.list_dtype is DType.INT else r"[^" + re.escape(
-            feature.list_separator) + r"]+"
-        sep = re.escape(feature.list_separator)
-        ok = _fullmatch(raw, f"(?:{elem})(?:{sep}(?:{elem}))*") | ~present
-        out.append(Violation(WRONG_TYPE, feature.name, ~ok,
-                             f"ids joined by '{feature.list_separator}'"))
-        return raw, ok & present, out
-    if feature.dtype is DType.STRING:
-        ok = present
-        if feature.vocabulary:
-            in_vocab = np.isin(raw, np.array(feature.vocabulary, dtype=object))
-            out.append(Violation(OUT_OF_DOMAIN, feature.name, present & ~in_vocab,
-                                 "one of " + ", ".join(feature.vocabulary)))
-            ok = ok & in_vocab
-        return raw, ok, out
-    if feature.dtype is DType.INT:
-        fits = _fullmatch(raw, _INT_RE)
-        as_int = [int(x) for x in raw[fits]]  # exact: ids exceed float64's 2**53
-        in_range = np.array([-2 ** 63 <= x < 2 ** 63 for x in as_int], dtype=bool)
-        fits[np.flatnonzero(fits)[~in_range]] = False
-        values = np.zeros(len(raw), dtype=np.int64)
-        values[fits] = np.array([x for x, r in zip(as_int, in_range) if r], dtype=np.int64)
-        wanted = "a 64-bit integer"
+    if feature.kind is Kind.LIST or feature.dtype is DType.STRING:
+        values, parsed = raw, None
+    elif feature.dtype is DType.INT:
+        values, parsed = _parse_ints(raw)
     else:
-        floats = pd.to_numeric(pd.Series(raw), errors="coerce").to_numpy(np.float64)
-        fits = np.isfinite(floats)
-        values = np.where(fits, floats, np.nan)
-        wanted = "a finite number"
-    out.append(Violation(WRONG_TYPE, feature.name, present & ~fits, wanted))
-    ok = fits
-    lo, hi = feature.min_value, feature.max_value
-    if lo is not None or hi is not None:
-        inside = np.ones(len(raw), bool)
-        if lo is not None:
-            inside &= ~fits | (values >= lo)
-        if hi is not None:
-            inside &= ~fits | (values <= hi)
-        bounds = f"[{'-inf' if lo is None else _fmt(lo)}, {'inf' if hi is None else _fmt(hi)}]"
-        out.append(Violation(OUT_OF_RANGE, feature.name, ~inside, "in " + bounds))
-        ok = ok & inside
-    if feature.positive:
-        pos = ~fits | (values > 0)
-        out.append(Violation(NOT_POSITIVE, feature.name, ~pos, "> 0"))
-        ok = ok & pos
-    return values, ok, out
-
-
-def _fmt(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else str(x)
+        values = pd.to_numeric(pd.Series(raw), errors="coerce").to_numpy(np.float64)
+        parsed = None  # NaN where unparseable: check_column's finiteness rule refuses it
+    ok, violations = check_column(feature, values, present, parsed)
+    return values, ok, violations
 
 
 def check_rows(contract: LogContract, raw_columns: Dict[str, np.ndarray],

@@ -12,23 +12,22 @@ _sym_db = _symbol_database.Default()
 
 
 from tensorflow.core.example import example_pb2 as tensorflow_dot_core_dot_example_dot_example__pb2
+from tensorflow.core.example import feature_pb2 as tensorflow_dot_core_dot_example_dot_feature__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19serving/protos/rank.proto\x12\x0elt4rec.serving\x1a%tensorflow/core/example/example.proto\">\n\tCandidate\x12\n\n\x02id\x18\x01 \x01(\t\x12%\n\x08\x66\x65\x61tures\x18\x02 \x01(\x0b\x32\x13.tensorflow.Example\"b\n\x0bRankRequest\x12$\n\x07\x63ontext\x18\x01 \x01(\x0b\x32\x13.tensorflow.Example\x12-\n\ncandidates\x18\x02 \x03(\x0b\x32\x19.lt4rec.serving.Candidate\"[\n\x0fScoredCandidate\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05index\x18\x02 \x01(\x05\x12\x0c\n\x04pctr\x18\x03 \x01(\x02\x12\x0c\n\x04pcvr\x18\x04 \x01(\x02\x12\x11\n\trankscore\x18\x05 \x01(\x01\"\x90\x01\n\x0cRankResponse\x12\x33\n\ncandidates\x18\x01 \x03(\x0b\x32\x1f.lt4rec.serving.ScoredCandidate\x12\x14\n\x0cpctr_version\x18\x02 \x01(\x03\x12\x14\n\x0cpcvr_version\x18\x03 \x01(\x03\x12\t\n\x01\x61\x18\x04 \x01(\x01\x12\t\n\x01\x62\x18\x05 \x01(\x01\x12\t\n\x01\x63\x18\x06 \x01(\x01\x32S\n\x0eRankingService\x12\x41\n\x04Rank\x12\x1b.lt4rec.serving.RankRequest\x1a\x1c.lt4rec.serving.RankResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19serving/protos/rank.proto\x12\x0elt4rec.serving\x1a%tensorflow/core/example/example.proto\x1a%tensorflow/core/example/feature.proto\"@\n\nCandidates\x12\x0b\n\x03ids\x18\x01 \x03(\t\x12%\n\x07\x63olumns\x18\x02 \x01(\x0b\x32\x14.tensorflow.Features\"i\n\x0bRankRequest\x12$\n\x07\x63ontext\x18\x01 \x01(\x0b\x32\x13.tensorflow.Example\x12.\n\ncandidates\x18\x03 \x01(\x0b\x32\x1a.lt4rec.serving.CandidatesJ\x04\x08\x02\x10\x03\"\xac\x01\n\x0cRankResponse\x12\x0b\n\x03ids\x18\x07 \x03(\t\x12\r\n\x05index\x18\x08 \x03(\x05\x12\x0c\n\x04pctr\x18\t \x03(\x02\x12\x0c\n\x04pcvr\x18\n \x03(\x02\x12\x11\n\trankscore\x18\x0b \x03(\x01\x12\x14\n\x0cpctr_version\x18\x02 \x01(\x03\x12\x14\n\x0cpcvr_version\x18\x03 \x01(\x03\x12\t\n\x01\x61\x18\x04 \x01(\x01\x12\t\n\x01\x62\x18\x05 \x01(\x01\x12\t\n\x01\x63\x18\x06 \x01(\x01J\x04\x08\x01\x10\x02\x32S\n\x0eRankingService\x12\x41\n\x04Rank\x12\x1b.lt4rec.serving.RankRequest\x1a\x1c.lt4rec.serving.RankResponseb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'lt4rec.serving.protos.rank_pb2', globals())
 if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
-  _CANDIDATE._serialized_start=84
-  _CANDIDATE._serialized_end=146
-  _RANKREQUEST._serialized_start=148
-  _RANKREQUEST._serialized_end=246
-  _SCOREDCANDIDATE._serialized_start=248
-  _SCOREDCANDIDATE._serialized_end=339
-  _RANKRESPONSE._serialized_start=342
-  _RANKRESPONSE._serialized_end=486
-  _RANKINGSERVICE._serialized_start=488
-  _RANKINGSERVICE._serialized_end=571
+  _CANDIDATES._serialized_start=123
+  _CANDIDATES._serialized_end=187
+  _RANKREQUEST._serialized_start=189
+  _RANKREQUEST._serialized_end=294
+  _RANKRESPONSE._serialized_start=297
+  _RANKRESPONSE._serialized_end=469
+  _RANKINGSERVICE._serialized_start=471
+  _RANKINGSERVICE._serialized_end=554
 # @@protoc_insertion_point(module_scope)
