@@ -341,10 +341,9 @@ def make_config(variant: str, overrides: Optional[Dict[str, Any]] = None) -> LT4
 
 def load_config(variant: str, path: Optional[str] = None) -> LT4RecConfig:
     """``make_config`` with overrides read from a JSON file (None: the variant's defaults)."""
-    if not path:
+    overrides = load_overrides(path)
+    if not overrides:
         return make_config(variant)
-    with open(path, encoding="utf-8") as fh:
-        overrides = json.load(fh)
     overrides.pop("variant", None)
     return make_config(variant, overrides)
 
@@ -353,3 +352,18 @@ def config_from_dict(data: Dict[str, Any]) -> LT4RecConfig:
     """Inverse of ``LT4RecConfig.to_dict`` (used to reload a trained run's config)."""
     data = dict(data)
     return _merge(LT4RecConfig, LT4RecConfig(variant=data.pop("variant")), data, "config")
+
+def load_overrides(path: Optional[str]) -> Optional[dict]:
+    """The JSON object of model config overrides in ``path`` (None: no file, no overrides).
+
+    Raises:
+      ValueError: the file is not a JSON object.
+    """
+    if not path:
+        return None
+    with open(path, encoding="utf-8") as fh:
+        overrides = json.load(fh)
+    if not isinstance(overrides, dict):
+        raise ValueError(f"{path}: model config overrides must be a JSON object. Received: "
+                         f"{type(overrides).__name__}")
+    return overrides

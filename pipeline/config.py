@@ -16,7 +16,7 @@ import dataclasses
 import json
 from typing import TYPE_CHECKING, Mapping, Optional, Tuple
 
-from lt4rec.models.config import LT4RecConfig, make_config
+from lt4rec.models.config import LT4RecConfig, load_overrides, make_config  # noqa: F401 (re-exported)
 from lt4rec.schemas.contract import SCHEMA_PATH
 
 if TYPE_CHECKING:  # models.tuning imports TensorFlow and KerasTuner
@@ -104,19 +104,3 @@ class PipelineConfig:
             if not getattr(self, name):
                 raise ValueError(f"`{name}` must be set. Received: {name}={getattr(self, name)!r}")
         object.__setattr__(self, "beam_pipeline_args", tuple(self.beam_pipeline_args))
-
-
-def load_overrides(path: Optional[str]) -> Optional[dict]:
-    """The JSON object of model config overrides in ``path`` (None: no file, no overrides).
-
-    Raises:
-      ValueError: the file is not a JSON object.
-    """
-    if not path:
-        return None
-    with open(path, encoding="utf-8") as fh:
-        overrides = json.load(fh)
-    if not isinstance(overrides, dict):
-        raise ValueError(f"{path}: model config overrides must be a JSON object. Received: "
-                         f"{type(overrides).__name__}")
-    return overrides

@@ -22,6 +22,7 @@ import sys
 import time
 
 from lt4rec.experiment.runner import make_configs, run_experiment
+from lt4rec.models.config import load_overrides
 
 DEFAULT_VARIANTS = "single_task,hard_share,sparse_weight,sparse_neuron,mmoe,esmm"
 
@@ -76,10 +77,8 @@ def main(args: argparse.Namespace) -> int:
     if len(args.rank_exponents) != 3:
         raise ValueError(f"--rank-exponents needs three numbers a,b,c. Received: "
                          f"{args.rank_exponents}")
-    overrides = None
-    if args.config:
-        with open(args.config, encoding="utf-8") as fh:
-            overrides = json.load(fh)
+    overrides = load_overrides(args.config)
+    if overrides:
         overrides.pop("variant", None)
     make_configs(variants, overrides, args.tuned_dir)  # fail fast on a bad variant or setting
     say = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731

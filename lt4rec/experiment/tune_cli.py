@@ -13,11 +13,11 @@ OUT/tuning_report.json and OUT/tuning_trials.png. Re-running the same command re
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 
 from lt4rec.experiment.runner import make_configs
+from lt4rec.models.config import load_overrides
 from lt4rec.experiment.tune import REPORT_JSON, run_tuning
 
 DEFAULT_VARIANTS = "single_task,hard_share,sparse_weight,mmoe"
@@ -50,10 +50,8 @@ def main(args: argparse.Namespace) -> int:
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     if args.trials < 1:
         raise ValueError(f"--trials must be >= 1. Received: {args.trials}")
-    overrides = None
-    if args.config:
-        with open(args.config, encoding="utf-8") as fh:
-            overrides = json.load(fh)
+    overrides = load_overrides(args.config)
+    if overrides:
         overrides.pop("variant", None)
     make_configs(variants, overrides)  # fail fast on a bad variant or setting
     knobs = [k.strip() for k in args.knobs.split(",") if k.strip()] if args.knobs else None
