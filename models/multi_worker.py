@@ -29,6 +29,8 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 TF_CONFIG = "TF_CONFIG"
 HOST = "127.0.0.1"
+WORKERS_DIR = "_workers"
+"""Where workers other than the chief write their copies, under the run's output folder."""
 
 
 def tf_config(addresses: Sequence[str], index: int) -> Dict:
@@ -59,7 +61,7 @@ def task_output_dir(out_dir: str) -> str:
     """``out_dir`` on the chief; ``out_dir/_workers/worker-<i>`` on worker i > 0."""
     if is_chief():
         return out_dir
-    return os.path.join(out_dir, "_workers", f"worker-{task_index()}")
+    return os.path.join(out_dir, WORKERS_DIR, f"worker-{task_index()}")
 
 
 def free_ports(n: int) -> List[int]:

@@ -46,6 +46,10 @@ class TrainingSettings:
       blessing: Evaluator thresholds.
       tuning: run TFX's Tuner with these search settings before MaskGen; its best
         hyper-parameters overlay the config of MaskGen and SparseTrainer (None: no Tuner).
+      train_workers: MaskGen and SparseTrainer each train as this many worker processes on
+        this host (MultiWorkerMirroredStrategy, TF_CONFIG on 127.0.0.1; the global batch is
+        ``trainer.batch_size`` as with one); 1 trains in the component's process. In a pod
+        that already has TF_CONFIG (TFJob, Vertex AI) the pod is one worker and starts none.
     """
     variant: str = "sparse_weight"
     model_overrides: Optional[Mapping] = None
@@ -54,11 +58,12 @@ class TrainingSettings:
     regenerate_masks: bool = False
     blessing: BlessingConfig = BlessingConfig()
     tuning: Optional["SearchConfig"] = None
+    train_workers: int = 1
 
     def __post_init__(self):
-        if self.window_days < 1:
-            raise ValueError(f"`window_days` must be >= 1. Received: "
-                             f"window_days={self.window_days}")
+        for name in ("window_days", "train_workers"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"`{name}` must be >= 1. Received: {name}={getattr(self, name)}")
         self.model_config()  # raises ValueError on an unknown variant or override
 
     def model_config(self) -> LT4RecConfig:

@@ -12,6 +12,7 @@
       -> MaskGen (Algorithm 1 once; later days reuse the latest compatible Masks)
       -> SparseTrainer (joint training through the masks; warm start from the last blessed
          model of an earlier day) -> Evaluator (TFMA, thresholds vs that model)
+         (MaskGen and SparseTrainer train on ``train_workers`` worker processes when > 1)
       -> DualPusher (serving_root/pctr/<version>/, serving_root/pcvr/<version>/ if blessed)
 """
 
@@ -86,7 +87,7 @@ def _training_components(example_gen, schema_gen, gate, serving_root: str,
     """Transform, mask search, training, evaluation and push, after the validation gate."""
     config = training.model_config()
     model_properties = {"variant": training.variant, "config_json": training.config_json,
-                        "seed": training.seed}
+                        "seed": training.seed, "train_workers": training.train_workers}
     out = []
     training_examples = example_gen.outputs["examples"]
     if training.window_days > 1:

@@ -13,6 +13,9 @@ from lt4rec.pipeline.config import (BlessingConfig, PipelineConfig, TrainingSett
 def test_training_settings_reject_bad_values_when_built():
     with pytest.raises(ValueError, match="window_days"):
         TrainingSettings(window_days=0)
+    with pytest.raises(ValueError, match=r"`train_workers` must be >= 1. Received: "
+                                         r"train_workers=0"):
+        TrainingSettings(train_workers=0)
     with pytest.raises(ValueError, match="unknown variant"):
         TrainingSettings(variant="no_such_variant")
     with pytest.raises(ValueError):
@@ -50,10 +53,10 @@ def test_run_flags_make_the_training_settings(tmp_path):
     args = build_parser().parse_args([
         "pipeline", "run", "--data", "d", "--root", "r", "--variant", "hard_share",
         "--config", str(config), "--window", "3", "--regenerate-masks", "--seed", "7",
-        "--blessing", '{"min_ctr_auc": 0.6}'])
+        "--blessing", '{"min_ctr_auc": 0.6}', "--train-workers", "2"])
     assert _training(args) == TrainingSettings(
         variant="hard_share", model_overrides={"trainer": {"epochs": 2}}, seed=7, window_days=3,
-        regenerate_masks=True, blessing=BlessingConfig(min_ctr_auc=0.6))
+        regenerate_masks=True, blessing=BlessingConfig(min_ctr_auc=0.6), train_workers=2)
 
 
 def test_compile_flags_make_default_training_settings():

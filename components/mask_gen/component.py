@@ -15,7 +15,8 @@ class MaskGenSpec(ComponentSpec):
     PARAMETERS = {"variant": ExecutionParameter(type=str),
                   "config_json": ExecutionParameter(type=str, optional=True),
                   "seed": ExecutionParameter(type=int, optional=True),
-                  "regenerate": ExecutionParameter(type=int, optional=True)}
+                  "regenerate": ExecutionParameter(type=int, optional=True),
+                  "train_workers": ExecutionParameter(type=int, optional=True)}
     INPUTS = {"examples": ChannelParameter(type=standard_artifacts.Examples),
               "transformed_examples": ChannelParameter(type=standard_artifacts.Examples,
                                                        optional=True),
@@ -39,6 +40,8 @@ class MaskGen(base_component.BaseComponent):
       hyperparameters: TFX Tuner's ``best_hyperparameters``, overlaid on the config
         (``components.hyperparameters``); previous masks are then reused only when they were
         searched with exactly the tuned config.
+      train_workers: search as this many worker processes on this host (TF_CONFIG on
+        127.0.0.1, ``components.multi_worker_run``); 1 searches in the executor's process.
     """
     SPEC_CLASS = MaskGenSpec
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
@@ -48,9 +51,9 @@ class MaskGen(base_component.BaseComponent):
                  previous_masks: Optional[types.BaseChannel] = None,
                  transformed_examples: Optional[types.BaseChannel] = None,
                  transform_graph: Optional[types.BaseChannel] = None,
-                 hyperparameters: Optional[types.BaseChannel] = None):
+                 hyperparameters: Optional[types.BaseChannel] = None, train_workers: int = 1):
         super().__init__(spec=MaskGenSpec(
-            hyperparameters=hyperparameters,
+            hyperparameters=hyperparameters, train_workers=train_workers,
             examples=examples, transformed_examples=transformed_examples,
             transform_graph=transform_graph, variant=variant, config_json=config_json, seed=seed,
             regenerate=int(regenerate), previous_masks=previous_masks,

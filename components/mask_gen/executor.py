@@ -3,7 +3,8 @@
 Masks are searched once and reused by later days: when ``previous_masks`` is given, was made
 for the same features and architecture (``common.model_fingerprint``) and ``regenerate`` is 0,
 its files are copied forward unchanged. Otherwise it runs ``models.lottery.search_masks`` with
-the day's ``train`` split for training and its ``eval`` split for round selection.
+the day's ``train`` split for training and its ``eval`` split for round selection, in-process
+or, with ``train_workers`` > 1, on that many worker processes (``components.multi_worker_run``).
 """
 
 import json
@@ -17,6 +18,7 @@ from tfx.types import artifact_utils
 
 from lt4rec.components import common, hyperparameters
 from lt4rec.components.common import SPAN_PROPERTY
+from lt4rec.components.multi_worker_run import run_training, working_dir
 from lt4rec.models import artifacts, lottery, plots
 from lt4rec.models.distribution import make_strategy
 from lt4rec.models.multi_worker import task_output_dir
@@ -70,12 +72,37 @@ def reusable(masks_dir: str, config, same_config: bool = False) -> bool:
     return stored["fingerprint"] == common.model_fingerprint(config)
 
 
+def search(input_dict, output_dict, exec_properties) -> dict:
+    """Algorithm 1 on the day's examples; writes theta, masks and records to ``masks``.
+
+    The training path of ``Executor.Do`` in-process and of each worker with ``train_workers``
+    > 1 (``components.multi_worker_run``): a worker other than the chief writes under
+    ``task_output_dir``.
+
+    Returns:
+      {} (nothing for the executor to record).
+    """
+    config = common.config_of(exec_properties["variant"], exec_properties.get("config_json"))
+    strategy = make_strategy(config.trainer)  # multi_worker: before any TensorFlow op
+    config = hyperparameters.tuned(config, input_dict.get("hyperparameters") or [])
+    out = artifact_utils.get_single_instance(output_dict["masks"])
+    train, evaluation, _ = common.load_splits(input_dict)
+    seed = int(exec_properties.get("seed") or 0)
+    tf.keras.utils.set_random_seed(seed)
+    with strategy.scope():
+        model = build_model(config, train.features)
+        found = lottery.search_masks(model, config, train, evaluation, seed,
+                                     progress=logging.info)
+        save_masks(model, found, config, task_output_dir(out.uri))
+    return {}
+
+
 class Executor(base_executor.BaseExecutor):
     """See module docstring."""
 
     def Do(self, input_dict, output_dict, exec_properties) -> None:  # noqa: N802
+        # No TensorFlow op before ``search``: with TF_CONFIG set it creates the strategy first.
         config = common.config_of(exec_properties["variant"], exec_properties.get("config_json"))
-        strategy = make_strategy(config.trainer)  # multi_worker: before any TensorFlow op
         tuned = input_dict.get("hyperparameters") or []
         config = hyperparameters.tuned(config, tuned)
         out = artifact_utils.get_single_instance(output_dict["masks"])
@@ -88,12 +115,6 @@ class Executor(base_executor.BaseExecutor):
             shutil.copytree(previous[-1].uri, out.uri, dirs_exist_ok=True)
             out.set_int_custom_property("reused", 1)
             return
-        train, evaluation, _ = common.load_splits(input_dict)
-        tf.keras.utils.set_random_seed(int(exec_properties.get("seed") or 0))
-        with strategy.scope():
-            model = build_model(config, train.features)
-            search = lottery.search_masks(model, config, train, evaluation,
-                                          int(exec_properties.get("seed") or 0),
-                                          progress=logging.info)
-            save_masks(model, search, config, task_output_dir(out.uri))
+        run_training(search, input_dict, output_dict, exec_properties,
+                     working_dir(self._context))
         out.set_int_custom_property("reused", 0)

@@ -14,7 +14,8 @@ from lt4rec.components.sparse_trainer import executor
 class SparseTrainerSpec(ComponentSpec):
     PARAMETERS = {"variant": ExecutionParameter(type=str),
                   "config_json": ExecutionParameter(type=str, optional=True),
-                  "seed": ExecutionParameter(type=int, optional=True)}
+                  "seed": ExecutionParameter(type=int, optional=True),
+                  "train_workers": ExecutionParameter(type=int, optional=True)}
     INPUTS = {"examples": ChannelParameter(type=standard_artifacts.Examples),
               "transformed_examples": ChannelParameter(type=standard_artifacts.Examples,
                                                        optional=True),
@@ -35,6 +36,8 @@ class SparseTrainer(base_component.BaseComponent):
         ``transformed_examples`` + ``transform_graph`` those are read instead, and the
         exports put the Transform graph in front of the models (they take raw records).
       variant, config_json, seed: the model config and random seed.
+      train_workers: train as this many worker processes on this host (TF_CONFIG on
+        127.0.0.1, ``components.multi_worker_run``); 1 trains in the executor's process.
       masks: MaskGen's output (sparse variants).
       base_model: the last blessed model, warm-started from when its shape matches.
       hyperparameters: TFX Tuner's ``best_hyperparameters``, overlaid on the config
@@ -49,9 +52,9 @@ class SparseTrainer(base_component.BaseComponent):
                  base_model: Optional[types.BaseChannel] = None,
                  transformed_examples: Optional[types.BaseChannel] = None,
                  transform_graph: Optional[types.BaseChannel] = None,
-                 hyperparameters: Optional[types.BaseChannel] = None):
+                 hyperparameters: Optional[types.BaseChannel] = None, train_workers: int = 1):
         super().__init__(spec=SparseTrainerSpec(
-            hyperparameters=hyperparameters,
+            hyperparameters=hyperparameters, train_workers=train_workers,
             examples=examples, transformed_examples=transformed_examples,
             transform_graph=transform_graph, variant=variant, config_json=config_json, seed=seed, masks=masks,
             base_model=base_model, model=types.Channel(type=standard_artifacts.Model)))

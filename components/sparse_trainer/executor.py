@@ -9,6 +9,9 @@
    ``pctr/``, ``pcvr/`` and the combined model at ``Format-Serving/`` (what TFX's Evaluator
    and Pusher look for) with the Transform graph in front (they take raw records), and save
    the weights for tomorrow's warm start.
+
+Steps 1-4 run in-process or, with ``train_workers`` > 1, on that many worker processes
+(``components.multi_worker_run``).
 """
 
 import json
@@ -22,6 +25,7 @@ from tfx.types import artifact_utils
 from lt4rec.components import common, hyperparameters
 from lt4rec.components.mask_gen.executor import apply_masks, load_theta
 from lt4rec.components.common import SPAN_PROPERTY
+from lt4rec.components.multi_worker_run import run_training, working_dir
 from lt4rec.models import recipe
 from lt4rec.models.distribution import make_strategy
 from lt4rec.models.export import COMBINED, export_models
@@ -73,28 +77,47 @@ def _write_model(model, out_uri: str, config, record: dict, transform=None) -> N
     recipe.write_record(out_uri, record)
 
 
+def train(input_dict, output_dict, exec_properties) -> dict:
+    """Steps 1-4 of the module docstring into the ``model`` output.
+
+    The training path of ``Executor.Do`` in-process and of each worker with ``train_workers``
+    > 1 (``components.multi_worker_run``): a worker other than the chief writes under
+    ``task_output_dir``.
+
+    Returns:
+      {"warm_started": bool, "eval": the eval split's metrics}.
+    """
+    config = common.config_of(exec_properties["variant"], exec_properties.get("config_json"))
+    strategy = make_strategy(config.trainer)  # multi_worker: before any TensorFlow op
+    config = hyperparameters.tuned(config, input_dict.get("hyperparameters"))
+    seed = int(exec_properties.get("seed") or 0)
+    tf.keras.utils.set_random_seed(seed)
+    train_split, evaluation, _ = common.load_splits(input_dict)
+    out = artifact_utils.get_single_instance(output_dict["model"])
+    with strategy.scope():
+        model, warm = _initial_model(config, train_split, input_dict.get("masks") or [],
+                                     input_dict.get("base_model") or [])
+        fitted = recipe.train_final(model, config, train_split, seed, warm_started=warm,
+                                    progress=logging.info, label="SparseTrainer")
+        metrics, _ = recipe.split_metrics(model, evaluation, config)
+        _write_model(model, task_output_dir(out.uri), config, dict(
+            {"variant": config.variant, "config": config.to_dict(), "warm_started": warm,
+             "inputs": "transformed" if input_dict.get("transform_graph") else "raw",
+             "train_spans": train_split.days, "train_rows": train_split.size,
+             "eval": metrics}, **fitted), common.transform_output(input_dict))
+    return {"warm_started": warm, "eval": metrics}
+
+
 class Executor(base_executor.BaseExecutor):
     """See module docstring."""
 
     def Do(self, input_dict, output_dict, exec_properties) -> None:  # noqa: N802
-        config = common.config_of(exec_properties["variant"], exec_properties.get("config_json"))
-        strategy = make_strategy(config.trainer)  # multi_worker: before any TensorFlow op
-        config = hyperparameters.tuned(config, input_dict.get("hyperparameters"))
-        seed = int(exec_properties.get("seed") or 0)
-        tf.keras.utils.set_random_seed(seed)
-        train, evaluation, span = common.load_splits(input_dict)
+        # No TensorFlow op before ``train``: with TF_CONFIG set it creates the strategy first.
+        span = max(a.get_int_custom_property(SPAN_PROPERTY) for a in input_dict["examples"])
+        result = run_training(train, input_dict, output_dict, exec_properties,
+                              working_dir(self._context))
         out = artifact_utils.get_single_instance(output_dict["model"])
-        with strategy.scope():
-            model, warm = _initial_model(config, train, input_dict.get("masks") or [],
-                                         input_dict.get("base_model") or [])
-            fitted = recipe.train_final(model, config, train, seed, warm_started=warm,
-                                        progress=logging.info, label="SparseTrainer")
-            metrics, _ = recipe.split_metrics(model, evaluation, config)
-            _write_model(model, task_output_dir(out.uri), config, dict(
-                {"variant": config.variant, "config": config.to_dict(), "warm_started": warm,
-                 "inputs": "transformed" if input_dict.get("transform_graph") else "raw",
-                 "train_spans": train.days, "train_rows": train.size, "eval": metrics},
-                **fitted), common.transform_output(input_dict))
-        out.set_int_custom_property("warm_started", int(warm))
+        out.set_int_custom_property("warm_started", int(result["warm_started"]))
         out.set_int_custom_property(SPAN_PROPERTY, span)
-        logging.info("SparseTrainer: eval %s (warm start: %s)", metrics, warm)
+        logging.info("SparseTrainer: eval %s (warm start: %s)", result["eval"],
+                     result["warm_started"])

@@ -9,7 +9,8 @@
       to ROOT/serving/{pctr,pcvr}/<version>/. A day not pushed says why, one line per missed
       threshold (metric, value, threshold, baseline); a day stopped by a gate names each
       anomaly or drifted feature. --accept-drift FEATURE[,FEATURE|all] lets a known shift
-      through the drift gate for this run.
+      through the drift gate for this run. --train-workers N trains MaskGen and
+      SparseTrainer as N worker processes each (TF_CONFIG on 127.0.0.1).
   lt4rec pipeline compile --kubeflow --image IMAGE --out FILE.json
       A Kubeflow Pipelines v2 spec; --pipeline-root/--data/--serving-root are cluster paths.
 
@@ -58,6 +59,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="run TFX's Tuner (the search of `lt4rec tune`) with TRIALS trials "
                           "on each day before MaskGen; its best hyper-parameters configure "
                           "MaskGen and SparseTrainer (0: no Tuner, the default)")
+    run.add_argument("--train-workers", type=int, default=1, metavar="N",
+                     help="MaskGen and SparseTrainer each train as N worker processes on this "
+                          "host (MultiWorkerMirroredStrategy, TF_CONFIG on 127.0.0.1; "
+                          "trainer.batch_size stays the global batch); 1: in-process (default)")
     run.add_argument("--accept-drift", default="", metavar="FEATURE[,FEATURE]",
                      help="let this run's days through the drift gate on these features "
                           "(a known shift; 'all' for every feature)")
@@ -110,7 +115,8 @@ def _training(args: argparse.Namespace) -> TrainingSettings:
         seed=getattr(args, "seed", 0), window_days=getattr(args, "window", 1),
         regenerate_masks=getattr(args, "regenerate_masks", False),
         blessing=BlessingConfig(**json.loads(blessing)) if blessing else BlessingConfig(),
-        tuning=_tuning(getattr(args, "tune", 0)))
+        tuning=_tuning(getattr(args, "tune", 0)),
+        train_workers=getattr(args, "train_workers", 1))
 
 
 def _retention_arguments(parser) -> None:

@@ -19,7 +19,7 @@ from typing import List
 
 from lt4rec.models import multi_worker
 
-WORKERS_DIR = "_workers"
+WORKERS_DIR = multi_worker.WORKERS_DIR
 
 
 def wants_launch(args: argparse.Namespace) -> bool:
