@@ -52,7 +52,8 @@ def train_workers(exec_properties: Dict[str, Any]) -> int:
     Raises:
       ValueError: it is below 1.
     """
-    n = int(exec_properties.get(TRAIN_WORKERS) or 1)
+    value = exec_properties.get(TRAIN_WORKERS)
+    n = 1 if value is None else int(value)
     if n < 1:
         raise ValueError(f"`train_workers` must be >= 1. Received: train_workers={n}")
     return n

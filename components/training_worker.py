@@ -26,6 +26,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if len(argv) != 1:
         print("usage: python -m lt4rec.components.training_worker SPEC.json", file=sys.stderr)
         return 2
+    logging.use_absl_handler()  # time-stamped lines
     logging.set_verbosity(logging.INFO)  # the worker's log file is where progress goes
     spec = WorkerSpec.read(argv[0])
     result = spec.function()(spec.input_dict, spec.output_dict, spec.exec_properties)

@@ -2,8 +2,9 @@
 
 Every model weight and optimizer slot is created under the strategy's scope; each training
 step splits its batch indices across the replicas (``Trainer``), runs the masked forward and
-backward pass per replica, and the optimizer sums the replicas' gradients (each replica's loss
-is divided by the number of replicas, so the step equals one on the whole batch).
+backward pass per replica, and the optimizer sums the replicas' gradients (each replica's loss,
+a mean over its rows, is weighted by its share of the batch's rows, so the step equals one on
+the whole batch, also when the batch does not split evenly).
 """
 
 import tensorflow as tf

@@ -104,7 +104,6 @@ class Trainer:
 
     def _make_step(self, task: Optional[int]):
         strategy = tf.distribute.get_strategy()
-        replicas = strategy.num_replicas_in_sync
 
         if not tf.distribute.has_strategy():
             @tf.function(input_signature=[tf.TensorSpec([None], tf.int32)])
@@ -112,15 +111,24 @@ class Trainer:
                 return self._apply(idx, task)
             return step
 
+        def replica_step(shard, rows):
+            # A task loss is a mean over the shard's rows: weighted by the shard's share of
+            # the batch, the replicas' summed gradients are the whole batch's (also when the
+            # batch does not split evenly).
+            share = tf.cast(tf.shape(shard)[0], tf.float32) / rows
+            loss, norm = self._apply(shard, task, share)
+            return loss * share, norm
+
         @tf.function(input_signature=[tf.TensorSpec([None], tf.int32)])
         def distributed_step(idx):
             # Replica r takes rows r, r + R, r + 2R, ... of the batch.
             shards = strategy.experimental_distribute_values_from_function(
                 lambda ctx: idx[ctx.replica_id_in_sync_group::ctx.num_replicas_in_sync])
+            rows = tf.cast(tf.shape(idx)[0], tf.float32)
+            loss, norm = strategy.run(replica_step, args=(shards, rows))
             # The norm is the mean of the replicas' norms (of their unscaled shard gradients).
-            losses = strategy.run(lambda i: self._apply(i, task, 1.0 / replicas), args=(shards,))
-            return tuple(strategy.reduce(tf.distribute.ReduceOp.MEAN, x, axis=None)
-                         for x in losses)
+            return (strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None),
+                    strategy.reduce(tf.distribute.ReduceOp.MEAN, norm, axis=None))
         return distributed_step
 
     def reset(self, seed: int) -> None:
