@@ -94,6 +94,17 @@ def test_one_worker_trains_in_process(monkeypatch):
     assert result == {"ok": 1} and calls == [{"train_workers": 1}]
 
 
+def test_pipeline_gives_mask_gen_and_sparse_trainer_the_worker_count(tmp_path):
+    from lt4rec.pipeline.config import PipelineConfig, TrainingSettings
+    from lt4rec.pipeline.pipeline import create_pipeline
+    pipe = create_pipeline(PipelineConfig(
+        pipeline_root=str(tmp_path), data_root=str(tmp_path), serving_root=str(tmp_path),
+        training=TrainingSettings(train_workers=3)))
+    workers = {c.id: c.exec_properties.get("train_workers") for c in pipe.components
+               if c.id in ("MaskGen", "SparseTrainer")}
+    assert workers == {"MaskGen": 3, "SparseTrainer": 3}
+
+
 def _examples(tiny_logs, uri):
     """An Examples artifact: day 1 of ``tiny_logs`` as ``train``, day 3 as ``eval``."""
     files = logs.find_log_files(str(tiny_logs))
