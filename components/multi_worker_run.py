@@ -88,7 +88,8 @@ class WorkerSpec:
 
     def write(self, path: str) -> str:
         """Writes the spec as JSON to ``path``; returns ``path``."""
-        record = dataclasses.asdict(self)
+        record = {"train_fn": self.train_fn, "exec_properties": self.exec_properties,
+                  "result_path": self.result_path}
         for key in ("input_dict", "output_dict"):
             record[key] = json.loads(artifact_utils.jsonify_artifact_dict(getattr(self, key)))
         with open(path, "w", encoding="utf-8") as fh:
@@ -141,22 +142,28 @@ def run_training(train_fn: TrainFn, input_dict: ArtifactDict, output_dict: Artif
     """
     if not wants_launch(exec_properties):
         return train_fn(input_dict, output_dict, exec_properties)
-    n = train_workers(exec_properties)
     work = (os.path.join(work_root, "workers") if work_root
             else tempfile.mkdtemp(prefix="lt4rec-workers-"))
-    os.makedirs(work, exist_ok=True)
-    spec = WorkerSpec(f"{train_fn.__module__}:{train_fn.__name__}", input_dict, output_dict,
-                      multi_worker_properties(exec_properties),
-                      os.path.join(work, RESULT_FILE))
-    argv = [sys.executable, "-m", WORKER_MODULE, spec.write(os.path.join(work, SPEC_FILE))]
-    logging.info("training %s with %d workers on 127.0.0.1; logs: %s/worker-<i>.log",
-                 spec.train_fn, n, work)
-    multi_worker.launch(lambda _i: argv, n, log_dir=work)
-    with open(spec.result_path, encoding="utf-8") as fh:
-        result = json.load(fh)
+    result = _launch(WorkerSpec(f"{train_fn.__module__}:{train_fn.__name__}", input_dict,
+                                output_dict, multi_worker_properties(exec_properties),
+                                os.path.join(work, RESULT_FILE)),
+                     train_workers(exec_properties), work)
     for artifacts in output_dict.values():
         for artifact in artifacts:
             shutil.rmtree(os.path.join(artifact.uri, multi_worker.WORKERS_DIR),
                           ignore_errors=True)
     shutil.rmtree(work, ignore_errors=True)
     return result
+
+
+def _launch(spec: WorkerSpec, n: int, work: str) -> Dict[str, Any]:
+    """Runs ``spec`` on ``n`` workers with logs in ``work``; returns the chief's result."""
+    os.makedirs(work, exist_ok=True)
+    if os.path.exists(spec.result_path):  # a failed earlier attempt's
+        os.remove(spec.result_path)
+    argv = [sys.executable, "-m", WORKER_MODULE, spec.write(os.path.join(work, SPEC_FILE))]
+    logging.info("training %s with %d workers on 127.0.0.1; logs: %s/worker-<i>.log",
+                 spec.train_fn, n, work)
+    multi_worker.launch(lambda _i: argv, n, log_dir=work)
+    with open(spec.result_path, encoding="utf-8") as fh:
+        return json.load(fh)
