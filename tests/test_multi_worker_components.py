@@ -86,6 +86,18 @@ def test_worker_spec_round_trip_keeps_artifacts_and_names_the_executor_function(
         back.function()
 
 
+def test_masks_searched_on_workers_are_reused_by_an_in_process_run_of_the_same_config(
+        tmp_path):
+    from lt4rec.components.common import model_fingerprint
+    on_workers = make_config("sparse_weight", {"trainer": {"distribution": "multi_worker"}})
+    (tmp_path / mask_gen.CONFIG_FILE).write_text(json.dumps(
+        {"fingerprint": model_fingerprint(on_workers), "config": on_workers.to_dict()}))
+    assert mask_gen.reusable(str(tmp_path), make_config("sparse_weight"), same_config=True)
+    other_search = make_config("sparse_weight", {"pruning": {"rounds": 2}})
+    assert not mask_gen.reusable(str(tmp_path), other_search, same_config=True)
+    assert mask_gen.reusable(str(tmp_path), other_search)  # same features and architecture
+
+
 def test_one_worker_trains_in_process(monkeypatch):
     monkeypatch.delenv(multi_worker.TF_CONFIG, raising=False)
     calls = []

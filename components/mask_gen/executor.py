@@ -59,15 +59,27 @@ def apply_masks(model, masks_dir: str) -> None:
     artifacts.load_task_masks(masks_dir, model.masked_layers, TASK_NAMES)
 
 
+PLACEMENT_KNOBS = ("distribution", "tpu_address")
+"""Trainer knobs that say where a search ran, not what it found (N replicas = one device)."""
+
+
+def _search_knobs(config_dict: dict) -> dict:
+    trainer = {k: v for k, v in config_dict.get("trainer", {}).items()
+               if k not in PLACEMENT_KNOBS}
+    return dict(config_dict, trainer=trainer)
+
+
 def reusable(masks_dir: str, config, same_config: bool = False) -> bool:
     """Whether the masks under ``masks_dir`` fit ``config`` (same features and architecture;
-    with ``same_config``, searched with exactly ``config``, e.g. tuned mask-search knobs)."""
+    with ``same_config``, searched with exactly ``config``, e.g. tuned mask-search knobs,
+    on whatever devices or workers)."""
     path = os.path.join(masks_dir, CONFIG_FILE)
     if not os.path.exists(path):
         return False
     with open(path, encoding="utf-8") as fh:
         stored = json.load(fh)
-    if same_config and stored["config"] != json.loads(json.dumps(config.to_dict())):
+    if same_config and _search_knobs(stored["config"]) != _search_knobs(
+            json.loads(json.dumps(config.to_dict()))):
         return False
     return stored["fingerprint"] == common.model_fingerprint(config)
 
