@@ -117,6 +117,20 @@ def test_pipeline_gives_mask_gen_and_sparse_trainer_the_worker_count(tmp_path):
     assert workers == {"MaskGen": 3, "SparseTrainer": 3}
 
 
+@pytest.mark.e2e
+def test_a_failing_worker_is_named_with_its_log_which_says_why(tmp_path, monkeypatch):
+    monkeypatch.delenv(multi_worker.TF_CONFIG, raising=False)
+    props = dict(_properties(2), variant="no_such_variant")
+    masks = _artifact(Masks, tmp_path / "masks")
+    with pytest.raises(RuntimeError, match=r"worker \d exited with code 1; see ") as failed:
+        multi_worker_run.run_training(mask_gen.search, {}, {"masks": [masks]}, props,
+                                      str(tmp_path))
+    log = str(failed.value).split("; see ")[1]
+    assert os.path.dirname(log) == str(tmp_path / "workers")
+    with open(log, encoding="utf-8") as fh:
+        assert "ValueError: unknown variant 'no_such_variant'" in fh.read()
+
+
 def _examples(tiny_logs, uri):
     """An Examples artifact: day 1 of ``tiny_logs`` as ``train``, day 3 as ``eval``."""
     files = logs.find_log_files(str(tiny_logs))
