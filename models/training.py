@@ -113,8 +113,9 @@ class Trainer:
 
         def replica_step(shard, rows):
             # A task loss is a mean over the shard's rows: weighted by the shard's share of
-            # the batch, the replicas' summed gradients are the whole batch's (also when the
-            # batch does not split evenly).
+            # the batch, the replicas' summed gradients are the whole batch's, also when the
+            # batch does not split evenly (exact in alternate mode; in joint mode the CVR
+            # term is a mean over the shard's clicked rows, whose share may differ).
             share = tf.cast(tf.shape(shard)[0], tf.float32) / rows
             loss, norm = self._apply(shard, task, share)
             return loss * share, norm
