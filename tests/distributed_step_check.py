@@ -1,5 +1,6 @@
 """Run in a fresh process (logical devices must be set before TF starts): one training step
-on 2 mirrored CPU replicas must equal the same step on one device."""
+on 2 mirrored CPU replicas must equal the same step on one device, on 64 rows and on 63 (an
+uneven split)."""
 
 import json
 import sys
@@ -19,7 +20,10 @@ from step_check import one_masked_step  # noqa: E402
 
 dataset = load_dataset(sys.argv[1], TrainerConfig())
 config = tiny_config("sparse_weight", trainer={"learning_rate": 0.05})
-results = {name: one_masked_step(strategy, dataset, config) for name, strategy in (
-    ("single", tf.distribute.get_strategy()),
-    ("mirrored", tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])))}
+strategies = (("single", tf.distribute.get_strategy()),
+              ("mirrored", tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])))
+results = {name: one_masked_step(strategy, dataset, config) for name, strategy in strategies}
+# 63 rows split 32 + 31 over the replicas: the step must still be the whole batch's.
+results.update({f"{name}_63": one_masked_step(strategy, dataset, config, rows=63)
+                for name, strategy in strategies})
 print(json.dumps(results))
