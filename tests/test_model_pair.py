@@ -1,6 +1,8 @@
 """The fused pCTR + pCVR call (serving/model_pair.py) on two hand-made SavedModels:
 pCTR = x / 10, pCVR = x / 10 + 0.5 (x an int64 column, w a string column the models ignore)."""
 
+import asyncio
+import concurrent.futures
 import os
 
 import numpy as np
@@ -10,8 +12,10 @@ import tensorflow as tf
 from lt4rec.models.signatures import RAW_SIGNATURE
 from lt4rec.serving.errors import InvalidRequest
 from lt4rec.serving.loaded_model import LoadedModel, load_model
+from lt4rec.serving.model_clients import InProcessModels
 from lt4rec.serving.model_pair import PairCache, fuse
 from lt4rec.serving.model_registry import ModelRegistry
+from lt4rec.serving.rank_request import RankInputs
 
 _SPEC = {"x": tf.TensorSpec([None], tf.int64, name="x"),
          "w": tf.TensorSpec([None], tf.string, name="w")}
@@ -86,3 +90,21 @@ def test_cache_holds_the_pair_of_the_newest_versions_across_a_swap(root, tmp_pat
     assert (pair.ctr.version, pair.cvr.version) == (2, 2)
     assert cache.get(*v1) is None  # a request still holding v1 calls the models one by one
     assert cache.get(v2[0], v1[1]) is None
+
+
+def test_ranking_backend_scores_the_same_fused_and_one_by_one(root, tmp_path):
+    registry = ModelRegistry(str(root), ("pctr", "pcvr"), loader=load_model)
+    cache = PairCache(registry, ("pctr", "pcvr"), RAW_SIGNATURE)
+    registry.observers.append(cache)
+    registry.poll_once()
+    inputs = RankInputs(_FEATURES, np.ones(3), ["a", "b", "c"])
+    never_fused = PairCache(registry, ("pctr", "pcvr"), RAW_SIGNATURE)  # sees no publish
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        fused, one_by_one = (
+            asyncio.run(InProcessModels(registry, pool, ("pctr", "pcvr"), RAW_SIGNATURE,
+                                        pairs).score(inputs))
+            for pairs in (cache, never_fused))
+    for a, b in zip(fused, one_by_one):
+        np.testing.assert_array_equal(a.values, b.values)
+        assert a.version == b.version == 2
+    np.testing.assert_allclose(fused[0].values, [0.1, 0.2, 0.3], rtol=1e-6)
