@@ -92,7 +92,7 @@ def test_cache_holds_the_pair_of_the_newest_versions_across_a_swap(root, tmp_pat
     assert cache.get(v2[0], v1[1]) is None
 
 
-def test_ranking_backend_scores_the_same_fused_and_one_by_one(root, tmp_path):
+def test_ranking_backend_scores_the_same_fused_and_one_by_one(root):
     registry = ModelRegistry(str(root), ("pctr", "pcvr"), loader=load_model)
     cache = PairCache(registry, ("pctr", "pcvr"), RAW_SIGNATURE)
     registry.observers.append(cache)
