@@ -109,22 +109,23 @@ def bounds_text(feature: Feature) -> str:
 
 def _numeric_rules(feature: Feature, values: np.ndarray, fits: np.ndarray
                    ) -> Tuple[np.ndarray, List[Violation]]:
+    """Bounds and ``positive`` over the values that fit the type (the others break neither)."""
     out, ok = [], fits
     lo, hi = feature.min_value, feature.max_value
-    if lo is not None or hi is not None:
-        inside = np.ones(len(values), bool)
-        with np.errstate(invalid="ignore"):
-            if lo is not None:
-                inside &= ~fits | (values >= lo)
+    if lo is None and hi is None and not feature.positive:
+        return ok, out
+    with np.errstate(invalid="ignore"):  # NaN (unparseable) rows are masked out by ``fits``
+        if lo is not None or hi is not None:
+            within = (values >= lo) if lo is not None else np.ones(len(values), bool)
             if hi is not None:
-                inside &= ~fits | (values <= hi)
-        out.append(Violation(OUT_OF_RANGE, feature.name, ~inside, bounds_text(feature)))
-        ok = ok & inside
-    if feature.positive:
-        with np.errstate(invalid="ignore"):
+                within &= values <= hi
+            inside = ~fits | within
+            out.append(Violation(OUT_OF_RANGE, feature.name, ~inside, bounds_text(feature)))
+            ok = ok & inside
+        if feature.positive:
             pos = ~fits | (values > 0)
-        out.append(Violation(NOT_POSITIVE, feature.name, ~pos, "> 0"))
-        ok = ok & pos
+            out.append(Violation(NOT_POSITIVE, feature.name, ~pos, "> 0"))
+            ok = ok & pos
     return ok, out
 
 

@@ -58,23 +58,27 @@ class LoadedModel:
                 f"this API needs {method!r}")
         return sig
 
+    def check_inputs(self, signature_name: str, inputs) -> None:
+        """Raises InvalidRequest unless ``inputs`` (names) are exactly the signature's inputs."""
+        expected = set(self.signature(signature_name).inputs)
+        if set(inputs) != expected:
+            missing, extra = sorted(expected - set(inputs)), sorted(set(inputs) - expected)
+            raise InvalidRequest(
+                f"signature {signature_name or DEFAULT_SIGNATURE!r} of model {self.name!r} takes "
+                f"inputs {sorted(expected)}; missing {missing}, unexpected {extra}")
+
     def run(self, signature_name: str, inputs: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
         """Calls a signature on numpy inputs keyed by its input names; returns numpy outputs.
 
         Raises:
+          WrongSignature: no such signature.
           InvalidRequest: an input is missing or not one of the signature's inputs.
           tf.errors.InvalidArgumentError: the model rejected the values (e.g. an example
             lacks a required feature); servicers map it to INVALID_ARGUMENT.
         """
         import tensorflow as tf
 
-        sig = self.signature(signature_name)
-        expected = set(sig.inputs)
-        if set(inputs) != expected:
-            missing, extra = sorted(expected - set(inputs)), sorted(set(inputs) - expected)
-            raise InvalidRequest(
-                f"signature {signature_name or DEFAULT_SIGNATURE!r} of model {self.name!r} takes "
-                f"inputs {sorted(expected)}; missing {missing}, unexpected {extra}")
+        self.check_inputs(signature_name, inputs)
         fn = self.functions[signature_name or DEFAULT_SIGNATURE]
         out = fn(**{k: tf.constant(v) for k, v in inputs.items()})
         return {k: v.numpy() for k, v in out.items()}

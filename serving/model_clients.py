@@ -2,10 +2,12 @@
 
 Both take a checked request's columns (``rank_request.RankInputs``) and call each model once,
 on its raw-feature signature (``serving_raw``: one [N] tensor per serving column, no tf.Example
-built or parsed), the two calls in flight at once; both return ``Scores`` per model.
+built or parsed), the two at once (in process: in one fused call); both return ``Scores`` per
+model.
 
-* ``InProcessModels``: the models of this process's ``ModelRegistry``, called directly
-  (``LoadedModel.run``) in the inference thread pool; no second gRPC hop, no serialization.
+* ``InProcessModels``: the models of this process's ``ModelRegistry``, called directly in the
+  inference thread pool, both in one TensorFlow call (``model_pair``); no second gRPC hop, no
+  serialization.
 * ``RemoteModels``: TF Serving's ``Predict`` over a ``grpc.aio`` channel, the columns sent as
   tensor inputs; works against ``tensorflow_model_server`` and ``lt4rec serve --models-only``.
   The channel comes from ``ops.Operations.channel``: TLS / mutual TLS (``--target-ssl-*``) and
@@ -28,6 +30,7 @@ import numpy as np
 from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
 from lt4rec.serving.errors import ServingError, UpstreamError
+from lt4rec.serving.model_pair import ModelPair, PairCache
 from lt4rec.serving.model_registry import ModelRegistry
 from lt4rec.serving.rank_request import RankInputs
 
@@ -54,33 +57,45 @@ def _output(outputs: Dict[str, np.ndarray], name: str) -> np.ndarray:
 
 
 class InProcessModels:
-    """The registry's models, called in ``executor`` on the request's tensors.
+    """The registry's models, called in ``executor`` on the request's columns.
+
+    Both models in one call when ``pairs`` has them fused (``model_pair``: one thread
+    hand-off, one TensorFlow call); otherwise the two signatures, each in its own pool thread,
+    in flight at once.
 
     Args:
       registry: this process's models (hot-swapped; a request keeps the version it fetched).
       executor: the threads TensorFlow runs in.
       names: (pCTR model, pCVR model); each model's output is named like the model.
       signature: the raw-feature signature.
+      pairs: the fused pair of the newest versions (a registry observer; ``Server`` adds it).
     """
 
     def __init__(self, registry: ModelRegistry, executor: concurrent.futures.Executor,
-                 names: Tuple[str, str], signature: str):
+                 names: Tuple[str, str], signature: str, pairs: PairCache):
         self._registry, self._executor = registry, executor
-        self._names, self._signature = names, signature
+        self._names, self._signature, self._pairs = names, signature, pairs
 
-    def _run(self, model, tensors) -> Scores:
-        outputs = model.run(self._signature, tensors)
+    def _run(self, model, features) -> Scores:
+        outputs = model.run(self._signature, features)
         return Scores(_checked(_output(outputs, model.name), model.name,
-                               next(iter(tensors.values())).shape[0]), model.version)
+                               next(iter(features.values())).shape[0]), model.version)
+
+    def _run_pair(self, pair: ModelPair, features, n: int) -> Tuple[Scores, Scores]:
+        ctr, cvr = pair.run(features)
+        return (Scores(_checked(ctr, pair.ctr.name, n), pair.ctr.version),
+                Scores(_checked(cvr, pair.cvr.name, n), pair.cvr.version))
 
     async def score(self, inputs: RankInputs) -> Tuple[Scores, Scores]:
-        import tensorflow as tf
-
-        models = [self._registry.get(name) for name in self._names]
-        tensors = {k: tf.constant(v) for k, v in inputs.features.items()}
+        ctr, cvr = (self._registry.get(name) for name in self._names)
+        pair = self._pairs.get(ctr, cvr)
         loop = asyncio.get_running_loop()
+        if pair is not None:
+            return await loop.run_in_executor(self._executor, self._run_pair, pair,
+                                              inputs.features, inputs.size)
         ctr, cvr = await asyncio.gather(*(loop.run_in_executor(self._executor, self._run, m,
-                                                               tensors) for m in models))
+                                                               inputs.features)
+                                          for m in (ctr, cvr)))
         return ctr, cvr
 
     async def close(self) -> None:

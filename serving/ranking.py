@@ -3,9 +3,10 @@
   rankscore = pCTR^a · pCVR^b · video_length^c
 
 Per request: check it against the contract column by column (``rank_request.check_request``),
-then one call per model on the raw-feature signature (``serving_raw``, the request's columns as
-tensors), the two in flight at once, through a ``model_clients`` backend: the models of this
-process when ``lt4rec serve`` holds them (no second gRPC hop), or TF Serving's Predict on a
+then both models on the raw-feature signature (``serving_raw``, the request's columns as
+tensors), at once, through a ``model_clients`` backend: the models of this process when
+``lt4rec serve`` holds them (one fused TensorFlow call, ``model_pair``; no second gRPC hop), or
+TF Serving's Predict on a
 remote model server (``tensorflow_model_server`` or ``lt4rec serve --models-only``); then score
 and sort, all as arrays.
 

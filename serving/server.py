@@ -23,7 +23,8 @@ refuses new calls, lets in-flight ones finish for up to ``grace_s``, then releas
 Operations (``ops.py``, issue 15): the port opens before the models load, the standard health
 service saying NOT_SERVING (and model calls UNAVAILABLE) until both are loaded and again from
 ``stop`` on; metrics, TLS and request deadlines as ``ServerConfig.ops`` says. The registry's
-observers: ``FreezeHeap`` first (see ``model_registry``), then health and metrics.
+observers: the ranking service's fused model pair first (``model_pair``), then ``FreezeHeap``
+(see ``model_registry``), then health and metrics.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from tensorflow_serving.apis import model_service_pb2, prediction_service_pb2
 
 from lt4rec.models.tasks import OUTPUT_NAMES
 from lt4rec.serving.inference import Limits
+from lt4rec.serving.model_pair import PairCache
 from lt4rec.serving.model_registry import FreezeHeap, ModelRegistry
 from lt4rec.serving.model_server import ModelStatusServicer, PredictionServicer
 from lt4rec.serving.ops import Operations, OpsConfig
@@ -149,8 +151,11 @@ class Server:
         cfg, rank = self.config, self.config.ranking
         names = (rank.pctr_model, rank.pcvr_model)
         if cfg.models_dir is not None:
+            pairs = PairCache(self.registry, names, rank.signature)
+            # first observer: fused before health says SERVING and before the heap is frozen
+            self.registry.observers.insert(0, pairs)
             return model_clients.InProcessModels(self.registry, self._executor, names,
-                                                 rank.signature)
+                                                 rank.signature, pairs)
         channel = self.ops.channel(  # ops: TLS, deadline propagation, upstream health
             cfg.target, cfg.grpc_options(), names, cfg.poll_interval_s, rank.timeout_s)
         return model_clients.RemoteModels(channel, cfg.target, names, rank.signature,

@@ -8,10 +8,11 @@ process on 127.0.0.1, then for each candidate count and each number of concurren
 (each client its own gRPC connection, as separate frontends would be, so the kernel spreads
 them over the workers) sends ranking requests (one user, N distinct items from a log day) and
 reports p50/p99 latency, requests/s and failed calls. Next to each, the floor: the pCTR and
-pCVR SavedModels called in this process exactly as the server calls them (``serving_raw`` on
-the request's checked columns, the two calls concurrently, ``LoadedModel.run``), as many
-threads as clients; ``grpc_over_floor_p50`` is the gRPC p50 over the floor's p50, i.e. what
-the server adds (gRPC, request checks, Eq. 3, sorting, the response).
+pCVR SavedModels called in this process with the server's own call (both on ``serving_raw``
+on the request's checked columns in one fused TensorFlow call, ``model_pair.ModelPair.run``,
+called directly in each client thread), as many threads as clients; ``grpc_over_floor_p50``
+is the gRPC p50 over the floor's p50, i.e. what the server adds (gRPC, request checks, the
+hand-off to the inference thread, Eq. 3, sorting, the response).
 
 Without --models it exports the production-size `sparse_weight` model (models/config.py
 defaults) untrained from a small simulated log: serving cost does not depend on the weights'
@@ -41,7 +42,8 @@ from lt4rec.simulator import simulate
 FLOOR = "in-process SavedModels"
 GRPC = "gRPC Rank (lt4rec serve)"
 _FLOOR_TEXT = ("pCTR and pCVR SavedModels in this process, serving_raw on the request's checked "
-               "columns, the two calls concurrently (as the server calls them)")
+               "columns, both in the server's one fused call (model_pair.ModelPair.run) made "
+               "directly in each client thread")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -137,34 +139,30 @@ def _summary(latencies, wall, failed):
     return dict(latency_summary(latencies), requests_per_s=len(latencies) / wall, failed=failed)
 
 
-def _floor_call(models, inputs, pool):
-    """Both SavedModels on the request's columns, concurrently, as the server calls them."""
-    def call():
-        futures = [pool.submit(m.run, RAW_SIGNATURE, inputs.features) for m in models]
-        for f in futures:
-            f.result()
-    return call
-
-
 def _floor_rows(setup, requests, args) -> List[dict]:
     from lt4rec.models.tasks import OUTPUT_NAMES  # deferred: imports TensorFlow
+    from lt4rec.serving.model_pair import PairCache  # deferred: imports TensorFlow
     from lt4rec.serving.model_registry import FreezeHeap, ModelRegistry  # deferred: TF
     from lt4rec.serving.rank_request import check_request  # deferred: imports TensorFlow
 
-    # frozen heap as in lt4rec serve: the floor and the gRPC clients of this process are not
-    # stalled by full collections over TensorFlow's objects
+    # as in lt4rec serve: the server's fused call of both models, and a frozen heap (the floor
+    # and the gRPC clients of this process are not stalled by full collections over
+    # TensorFlow's objects)
     registry = ModelRegistry(setup["models"], OUTPUT_NAMES)
-    registry.observers.append(FreezeHeap())
+    pairs = PairCache(registry, tuple(OUTPUT_NAMES), RAW_SIGNATURE)
+    registry.observers.extend([pairs, FreezeHeap()])
     registry.poll_once()
     registry.require_loaded()
-    models = [registry.get(name) for name in OUTPUT_NAMES]
+    pair = pairs.get(*(registry.get(name) for name in OUTPUT_NAMES))
+    if pair is None:
+        raise RuntimeError("the pCTR and pCVR models cannot be fused into one call (the "
+                           "server calls them one by one; see serving/model_pair.py)")
     rows = []
     for n, request in requests.items():
-        inputs = check_request(request, max_candidates=n)
+        features = check_request(request, max_candidates=n).features
         for clients in args.clients:
-            with concurrent.futures.ThreadPoolExecutor(2 * clients) as pool:
-                floor = _summary(*_timed(lambda k: _floor_call(models, inputs, pool), clients,
-                                         args.requests, args.warmup))
+            floor = _summary(*_timed(lambda k: lambda: pair.run(features), clients,
+                                     args.requests, args.warmup))
             rows.append({"candidates": n, "clients": clients, "path": FLOOR, **floor})
     return rows
 
