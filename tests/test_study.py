@@ -64,17 +64,26 @@ def test_collect_and_reports_from_finished_worlds(tmp_path):
     done = spec.points[0]
     folder = tmp_path / "out" / "worlds" / done.key / "experiment"
     folder.mkdir(parents=True)
+    report["diagnostics"] = {"sparse_weight": {
+        "gradient_balance": {"grad_norm_ratio": {"mean": 20.0}},
+        "mask_sharing": [{"jaccard": {"mean": 0.8}, "jaccard_if_independent": {"mean": 0.2}},
+                         {"jaccard": {"mean": 0.6}, "jaccard_if_independent": {"mean": 0.4}}]}}
     (folder / "report.json").write_text(json.dumps(report))
     result = study_lib.collect(spec, str(tmp_path / "out"))
     first, second = result["ladders"]["sparsity"]
     assert first["finished"] and not second["finished"]
     diff = first["reference_minus"]["single_task"]["cvr_mse"]
     assert diff["mean"] == pytest.approx(-0.009) and diff["relative"] == pytest.approx(-0.009 / 0.11)
+    transfer = first["minus_single_task"]["hard_share"]["cvr_mse"]
+    assert transfer["mean"] == pytest.approx(0.1 - 0.11)
+    assert first["mechanism"] == {"sparse_weight": pytest.approx(
+        {"grad_norm_ratio": 20.0, "mask_jaccard": 0.7, "mask_jaccard_if_independent": 0.3})}
     pngs = write_study_report(result, str(tmp_path / "out"), "lt4rec study --out out")
     assert len(pngs) == 2 and all((tmp_path / "out" / f"{n}.png").exists()
                                   for n in ("sparsity", "rows"))
     md = (tmp_path / "out" / "study.md").read_text()
     assert "-8.18% (better)" in md and "| a | single_task |" in md
+    assert "| a | sparse_weight | 20.0 | 0.70 (independent: 0.30) |" in md
 
 
 def test_run_world_simulates_once_then_resumes(tmp_path, monkeypatch):

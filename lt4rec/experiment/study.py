@@ -32,6 +32,7 @@ from lt4rec.experiment.stats import paired_test, summarize
 
 SPEC_DIR = os.path.join(os.path.dirname(__file__), "studies")
 METRICS = ("cvr_mse", "ctr_auc")
+SINGLE_TASK = "single_task"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -176,11 +177,46 @@ def summarize_world(report: Dict, spec: StudySpec) -> Dict:
     for other in spec.compare_to:
         if ref is None or other not in variants:
             continue
-        seeds = sorted(set(ref["seeds"]) & set(variants[other]["seeds"]))
-        pick = lambda run, m: [run["test"][m]["values"][run["seeds"].index(s)]  # noqa: E731
-                               for s in seeds]
-        out["reference_minus"][other] = {
-            m: paired_difference(pick(ref, m), pick(variants[other], m)) for m in METRICS}
+        out["reference_minus"][other] = {m: _paired(ref, variants[other], m) for m in METRICS}
+    out["minus_single_task"] = _minus_single_task(variants, spec)
+    out["mechanism"] = _mechanism(report.get("diagnostics", {}), spec)
+    return out
+
+
+def _paired(a: Dict, b: Dict, metric: str) -> Dict:
+    seeds = sorted(set(a["seeds"]) & set(b["seeds"]))
+    pick = lambda run: [run["test"][metric]["values"][run["seeds"].index(s)]  # noqa: E731
+                        for s in seeds]
+    return paired_difference(pick(a), pick(b))
+
+
+def _minus_single_task(variants: Dict, spec: StudySpec) -> Dict:
+    """Every variant − SingleTask: does any sharing help CVR in this world at all?"""
+    base = variants.get(SINGLE_TASK)
+    if base is None:
+        return {}
+    return {v: {m: _paired(variants[v], base, m) for m in METRICS}
+            for v in spec.variants if v != SINGLE_TASK and v in variants}
+
+
+def _mechanism(diagnostics: Dict, spec: StudySpec) -> Dict:
+    """Per variant, the report's item-1 evidence in two numbers: the CTR:CVR ratio of summed
+    gradient norms reaching the shared parts, and the mean over sNET layers of the two tasks'
+    mask Jaccard next to what independent masks of the same densities would give."""
+    out = {}
+    for v in spec.variants:
+        diag = diagnostics.get(v, {})
+        entry = {}
+        ratio = diag.get("gradient_balance", {}).get("grad_norm_ratio")
+        if ratio:
+            entry["grad_norm_ratio"] = ratio["mean"]
+        layers = diag.get("mask_sharing")
+        if layers:
+            entry["mask_jaccard"] = float(np.mean([l["jaccard"]["mean"] for l in layers]))
+            entry["mask_jaccard_if_independent"] = float(
+                np.mean([l["jaccard_if_independent"]["mean"] for l in layers]))
+        if entry:
+            out[v] = entry
     return out
 
 
@@ -197,4 +233,5 @@ def collect(spec: StudySpec, out_dir: str) -> Dict:
         ladders.setdefault(point.ladder, []).append(entry)
     return {"name": spec.name, "variants": spec.variants, "seeds": spec.seeds,
             "reference": spec.reference, "compare_to": spec.compare_to,
-            "experiment_config": spec.experiment_config, "ladders": ladders}
+            "experiment_config": spec.experiment_config, "tuned_dir": spec.tuned_dir,
+            "ladders": ladders}

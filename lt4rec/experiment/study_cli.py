@@ -12,6 +12,7 @@ and one test day).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shlex
@@ -28,6 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--points", default="",
                         help="only these points, comma-separated LADDER=LABEL (default all)")
     parser.add_argument("--seeds", type=int, default=None, help="override the spec's seeds")
+    parser.add_argument("--tuned-dir", default=None,
+                        help="an `lt4rec tune --out` folder whose configs every world's "
+                             "experiment uses (overrides the spec's tuned_dir)")
     parser.add_argument("--report-only", action="store_true",
                         help="train nothing; write the reports from the finished worlds")
 
@@ -35,7 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     if args.seeds is not None:
-        spec = spec.__class__(**{**spec.__dict__, "seeds": args.seeds})
+        spec = dataclasses.replace(spec, seeds=args.seeds)
+    if args.tuned_dir is not None:
+        spec = dataclasses.replace(spec, tuned_dir=args.tuned_dir)
     wanted = {p.strip() for p in args.points.split(",") if p.strip()}
     todo = [p for p in spec.points if not wanted or f"{p.ladder}={p.label}" in wanted]
     unknown = wanted - {f"{p.ladder}={p.label}" for p in spec.points}

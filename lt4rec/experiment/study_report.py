@@ -75,8 +75,46 @@ def render_markdown(study: Dict, command: str) -> str:
                       f"[{_pct(mse['relative_ci95'][0])}, {_pct(mse['relative_ci95'][1])}]")
                 lines.append(f"| {p['label']} | {other} | {_mse_word(mse['relative'])} | {ci} | "
                              f"{_p(mse['p_value'])} | {auc['mean']:+.4f} | {_p(auc['p_value'])} |")
-        lines.append("")
+        lines += [""] + _transfer_table(points, study["variants"]) + \
+            _mechanism_table(points, study["variants"])
     return "\n".join(lines)
+
+
+def _transfer_table(points: List[Dict], variants: List[str]) -> List[str]:
+    """Every variant vs SingleTask per point: does any sharing help CVR in that world?"""
+    others = [v for v in variants if any(v in p.get("minus_single_task", {}) for p in points)]
+    if not others:
+        return []
+    lines = ["Every shared variant vs SingleTask (test CVR MSE, paired; p in brackets):", "",
+             "| point | " + " | ".join(others) + " |", "|" + "---|" * (1 + len(others))]
+    for p in points:
+        cells = [p["label"]]
+        for v in others:
+            d = p.get("minus_single_task", {}).get(v, {}).get("cvr_mse")
+            cells.append("–" if not d else f"{_mse_word(d['relative'])} (p {_p(d['p_value'])})")
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
+def _mechanism_table(points: List[Dict], variants: List[str]) -> List[str]:
+    """Item 1's evidence per point: gradient balance and how alike the two tasks' masks are."""
+    rows = []
+    for p in points:
+        for v in variants:
+            m = p.get("mechanism", {}).get(v)
+            if not m:
+                continue
+            jac = ("–" if "mask_jaccard" not in m else
+                   f"{m['mask_jaccard']:.2f} (independent: {m['mask_jaccard_if_independent']:.2f})")
+            ratio = m.get("grad_norm_ratio")
+            rows.append(f"| {p['label']} | {v} | {'–' if ratio is None else f'{ratio:.1f}'} | "
+                        f"{jac} |")
+    if not rows:
+        return []
+    return ["Mechanism (means over seeds): CTR:CVR ratio of summed gradient norms reaching the "
+            "shared parts, and the two tasks' mask Jaccard averaged over sNET layers:", "",
+            "| point | variant | CTR:CVR gradient norm | mask Jaccard |", "|---|---|---|---|",
+            *rows, ""]
 
 
 def _p(p) -> str:
