@@ -109,12 +109,9 @@ def _run(cmd: List[str], log_path: str) -> None:
         raise RuntimeError(f"{' '.join(cmd[:3])} failed (exit {proc.returncode}); see {log_path}")
 
 
-def run_world(spec: StudySpec, point: Point, out_dir: str, say=print) -> str:
-    """Simulates ``point``'s logs (once) and runs the experiment on them (resumable).
-
-    Returns:
-      The world's folder (logs/, experiment/report.json, world.json, commands.log).
-    """
+def simulate_world(spec: StudySpec, point: Point, out_dir: str, say=print) -> str:
+    """Simulates ``point``'s logs once (a finished simulation is kept) and writes the world's
+    experiment config; returns the world's folder (logs/, world.json, commands.log)."""
     folder = os.path.join(out_dir, "worlds", point.key)
     os.makedirs(folder, exist_ok=True)
     log_path = os.path.join(folder, "commands.log")
@@ -133,6 +130,20 @@ def run_world(spec: StudySpec, point: Point, out_dir: str, say=print) -> str:
     config_file = os.path.join(folder, "experiment_config.json")
     with open(config_file, "w", encoding="utf-8") as fh:
         json.dump(spec.experiment_config, fh, indent=1, sort_keys=True)
+    return folder
+
+
+def run_world(spec: StudySpec, point: Point, out_dir: str, say=print) -> str:
+    """Simulates ``point``'s logs (once) and runs the experiment on them (resumable).
+
+    Returns:
+      The world's folder (logs/, experiment/report.json, world.json, commands.log).
+    """
+    folder = simulate_world(spec, point, out_dir, say)
+    log_path = os.path.join(folder, "commands.log")
+    lt4rec = [sys.executable, "-m", "lt4rec.cli"]
+    logs_dir = os.path.join(folder, "logs")
+    config_file = os.path.join(folder, "experiment_config.json")
     say(f"study {spec.name}: experiment at {point.ladder}={point.label} "
         f"({len(spec.variants)} variants x {spec.seeds} seeds)")
     cmd = lt4rec + ["experiment", "--data", logs_dir, "--variants", ",".join(spec.variants),
