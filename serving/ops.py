@@ -91,9 +91,11 @@ class Operations:
         """What the model registry reports loads and swaps to."""
         return [self.health] + ([self.metrics] if self.metrics else [])
 
-    def interceptors(self) -> list:
-        """Server interceptors of the public server: metrics outermost, then the deadline."""
+    def interceptors(self, admission=None) -> list:
+        """Server interceptors of the public server: metrics outermost (refused calls counted
+        with their code), then ``admission`` (``admission.Admission``), then the deadline."""
         out = [self.metrics.interceptor()] if self.metrics else []
+        out += [admission] if admission is not None else []
         return out + [DeadlineInterceptor(self.config.request_timeout_s)]
 
     async def start(self, public, server_options) -> None:

@@ -16,9 +16,10 @@ One process serves one ``Server``; ``serving.workers`` runs several on one port 
 
 The gRPC server is ``grpc.aio`` on its own event-loop thread; TensorFlow runs in a thread pool
 of ``inference_threads``. ``max_concurrent_rpcs`` bounds what is admitted at once (beyond it
-clients get RESOURCE_EXHAUSTED instead of the server queueing without limit);
+clients get RESOURCE_EXHAUSTED instead of the server queueing without limit: ``admission``);
 ``max_message_mb`` bounds a request's size (RESOURCE_EXHAUSTED from gRPC itself). ``stop``
-refuses new calls, lets in-flight ones finish for up to ``grace_s``, then releases everything.
+answers new calls UNAVAILABLE, lets in-flight ones finish for up to ``grace_s``, then stops the
+gRPC server and releases everything.
 
 Operations (``ops.py``, issue 15): the port opens before the models load, the standard health
 service saying NOT_SERVING (and model calls UNAVAILABLE) until both are loaded and again from
@@ -40,6 +41,7 @@ import grpc
 from tensorflow_serving.apis import model_service_pb2, prediction_service_pb2
 
 from lt4rec.models.tasks import OUTPUT_NAMES
+from lt4rec.serving.admission import Admission
 from lt4rec.serving.inference import Limits
 from lt4rec.serving.model_pair import PairCache
 from lt4rec.serving.model_registry import FreezeHeap, ModelRegistry
@@ -126,6 +128,7 @@ class Server:
         self._models = None  # the ranking service's model backend
         self._executor: Optional[concurrent.futures.ThreadPoolExecutor] = None
         self._stopped: Optional[asyncio.Event] = None
+        self._admission = Admission(config.max_concurrent_rpcs)
         self.ops = Operations(config.ops, _services(config), config.host)  # ops (issue 15)
 
     def _new_registry(self) -> None:
@@ -136,11 +139,10 @@ class Server:
         self.registry.observers.append(FreezeHeap())
         self.registry.observers.extend(self.ops.observers)  # ops: health + metrics (issue 15)
 
-    def _new_server(self, max_concurrent_rpcs: int, interceptors=()):
+    def _new_server(self, interceptors=()):
         # gRPC sets SO_REUSEPORT by default: a second server on a taken port would silently
         # share its traffic; refuse instead, unless this is one of our own workers.
-        return grpc.aio.server(options=self._server_options(), interceptors=list(interceptors),
-                               maximum_concurrent_rpcs=max_concurrent_rpcs)
+        return grpc.aio.server(options=self._server_options(), interceptors=list(interceptors))
 
     def _server_options(self):
         return self.config.grpc_options() + [("grpc.so_reuseport", int(self.config.reuse_port))]
@@ -165,7 +167,7 @@ class Server:
         from tensorflow_serving.apis import model_service_pb2_grpc, prediction_service_pb2_grpc
 
         cfg = self.config
-        public = self._new_server(cfg.max_concurrent_rpcs, self.ops.interceptors())
+        public = self._new_server(self.ops.interceptors(self._admission))
         self._servers.append(public)
         if cfg.models_dir is not None:
             predict = PredictionServicer(self.registry, cfg.limits, self._executor)
@@ -237,6 +239,8 @@ class Server:
 
     async def _stop(self, grace_s: float) -> None:
         await self.ops.drain()  # ops: health NOT_SERVING, --drain-delay (issue 15)
+        self._admission.close()  # new calls UNAVAILABLE, admitted ones run on (admission.py)
+        grace_s = await self._admission.wait_idle(grace_s)
         for server in self._servers:
             await server.stop(grace_s)
         await self.ops.close()  # ops (issue 15): stops following the model server first
@@ -245,7 +249,8 @@ class Server:
         self._stopped.set()
 
     def stop(self, grace_s: Optional[float] = None) -> None:
-        """Refuses new calls, waits up to ``grace_s`` for in-flight ones, releases everything."""
+        """Answers new calls UNAVAILABLE, waits up to ``grace_s`` for in-flight ones, stops the
+        gRPC server (cancelling what still runs) and releases everything."""
         grace = self.config.grace_s if grace_s is None else grace_s
         if self._thread is not None and self._thread.is_alive() and self._stopped is not None:
             wait_s = grace + self.config.ops.drain_s + 30

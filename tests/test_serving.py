@@ -508,11 +508,16 @@ def test_admission_limit_then_shutdown_drains_in_flight_requests_and_refuses_new
             with pytest.raises(grpc.RpcError) as err:
                 stub.Rank(request, timeout=10)
             if err.value.code() != grpc.StatusCode.RESOURCE_EXHAUSTED:
-                refused = err.value.code()
+                refused = err.value
+        # while the admitted calls drain: health still answers, NOT_SERVING
+        health = health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest(),
+                                                       timeout=10)
         release.set()
         stopper.join(60)
         assert [len(f.result(timeout=1).index) for f in in_flight] == [5] * 4
-    assert refused == grpc.StatusCode.UNAVAILABLE
+    # refused UNAVAILABLE (retryable) by the server itself, never CANCELLED by a racing stop
+    assert refused.code() == grpc.StatusCode.UNAVAILABLE and "draining" in refused.details()
+    assert health.status == health_pb2.HealthCheckResponse.NOT_SERVING
     assert not stopper.is_alive() and not s._thread.is_alive()
 
 
