@@ -114,18 +114,18 @@ def _numeric_rules(feature: Feature, values: np.ndarray, fits: np.ndarray
     lo, hi = feature.min_value, feature.max_value
     if lo is None and hi is None and not feature.positive:
         return ok, out
-    with np.errstate(invalid="ignore"):  # NaN (unparseable) rows are masked out by ``fits``
-        if lo is not None or hi is not None:
-            within = (values >= lo) if lo is not None else np.ones(len(values), bool)
-            if hi is not None:
-                within &= values <= hi
-            inside = ~fits | within
-            out.append(Violation(OUT_OF_RANGE, feature.name, ~inside, bounds_text(feature)))
-            ok = ok & inside
-        if feature.positive:
-            pos = ~fits | (values > 0)
-            out.append(Violation(NOT_POSITIVE, feature.name, ~pos, "> 0"))
-            ok = ok & pos
+    # NaN (unparseable) rows compare False without a warning, and ``fits`` masks them out
+    if lo is not None or hi is not None:
+        within = (values >= lo) if lo is not None else np.ones(len(values), bool)
+        if hi is not None:
+            within &= values <= hi
+        inside = ~fits | within
+        out.append(Violation(OUT_OF_RANGE, feature.name, ~inside, bounds_text(feature)))
+        ok = ok & inside
+    if feature.positive:
+        pos = ~fits | (values > 0)
+        out.append(Violation(NOT_POSITIVE, feature.name, ~pos, "> 0"))
+        ok = ok & pos
     return ok, out
 
 

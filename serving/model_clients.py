@@ -5,9 +5,9 @@ on its raw-feature signature (``serving_raw``: one [N] tensor per serving column
 built or parsed), the two at once (in process: in one fused call); both return ``Scores`` per
 model.
 
-* ``InProcessModels``: the models of this process's ``ModelRegistry``, called directly in the
-  inference thread pool, both in one TensorFlow call (``model_pair``); no second gRPC hop, no
-  serialization.
+* ``InProcessModels``: the models of this process's ``ModelRegistry``, both in one TensorFlow
+  call (``model_pair``), by default on the event-loop thread itself (see the class); no second
+  gRPC hop, no serialization.
 * ``RemoteModels``: TF Serving's ``Predict`` over a ``grpc.aio`` channel, the columns sent as
   tensor inputs; works against ``tensorflow_model_server`` and ``lt4rec serve --models-only``.
   The channel comes from ``ops.Operations.channel``: TLS / mutual TLS (``--target-ssl-*``) and
@@ -57,24 +57,36 @@ def _output(outputs: Dict[str, np.ndarray], name: str) -> np.ndarray:
 
 
 class InProcessModels:
-    """The registry's models, called in ``executor`` on the request's columns.
+    """The registry's models, called on the request's columns.
 
-    Both models in one call when ``pairs`` has them fused (``model_pair``: one thread
-    hand-off, one TensorFlow call); otherwise the two signatures, each in its own pool thread,
-    in flight at once.
+    Both models in one call when ``pairs`` has them fused (``model_pair``). That call runs
+    ``inline`` on the event-loop thread by default: a worker has one core's worth of
+    TensorFlow threads (``serving.workers``), so a hand-off to a pool thread buys no
+    parallelism, only two thread wake-ups per request (0.36 ms of a 6.3 ms 500-candidate
+    request on the 2-core VM), and under 8 clients the pool's calls, in flight at once,
+    contend for the same cores (500 x 8 p99 66-68 ms in the pool, 47-51 ms inline; see
+    docs/results/bench/README.md). The loop is then busy for one fused call at a time (3-4 ms
+    at 500 candidates): health, admission and other calls wait at most that long, and a call's
+    deadline is checked once the call ends (a TensorFlow call cannot be interrupted either
+    way). ``inline=False`` (``lt4rec serve --ranking-in-pool``) runs it in ``executor`` for
+    models that take much longer per request, or workers with several cores each. Models that
+    are not fused (one request just before a swap, or models that cannot be fused) are called
+    one by one, each in its own pool thread, in flight at once.
 
     Args:
       registry: this process's models (hot-swapped; a request keeps the version it fetched).
-      executor: the threads TensorFlow runs in.
+      executor: the threads TensorFlow runs in when not inline.
       names: (pCTR model, pCVR model); each model's output is named like the model.
       signature: the raw-feature signature.
       pairs: the fused pair of the newest versions (a registry observer; ``Server`` adds it).
+      inline: run the fused call on the event-loop thread (see above).
     """
 
     def __init__(self, registry: ModelRegistry, executor: concurrent.futures.Executor,
-                 names: Tuple[str, str], signature: str, pairs: PairCache):
+                 names: Tuple[str, str], signature: str, pairs: PairCache, inline: bool = True):
         self._registry, self._executor = registry, executor
         self._names, self._signature, self._pairs = names, signature, pairs
+        self._inline = inline
 
     def _run(self, model, features) -> Scores:
         outputs = model.run(self._signature, features)
@@ -90,6 +102,8 @@ class InProcessModels:
         ctr, cvr = (self._registry.get(name) for name in self._names)
         pair = self._pairs.get(ctr, cvr)
         loop = asyncio.get_running_loop()
+        if pair is not None and self._inline:
+            return self._run_pair(pair, inputs.features, inputs.size)
         if pair is not None:
             return await loop.run_in_executor(self._executor, self._run_pair, pair,
                                               inputs.features, inputs.size)

@@ -15,8 +15,10 @@ One process serves one ``Server``; ``serving.workers`` runs several on one port 
 ``reuse_port``), gRPC Python's way of using every core.
 
 The gRPC server is ``grpc.aio`` on its own event-loop thread; TensorFlow runs in a thread pool
-of ``inference_threads``. ``max_concurrent_rpcs`` bounds what is admitted at once (beyond it
-clients get RESOURCE_EXHAUSTED instead of the server queueing without limit: ``admission``);
+of ``inference_threads``, except the ranking service's fused model call, which runs on the
+event-loop thread itself (``inline_ranking``; see ``model_clients.InProcessModels``).
+``max_concurrent_rpcs`` bounds what is admitted at once (beyond it clients get
+RESOURCE_EXHAUSTED instead of the server queueing without limit: ``admission``);
 ``max_message_mb`` bounds a request's size (RESOURCE_EXHAUSTED from gRPC itself). ``stop``
 answers new calls UNAVAILABLE, lets in-flight ones finish for up to ``grace_s``, then stops the
 gRPC server and releases everything.
@@ -66,7 +68,10 @@ class ServerConfig:
       poll_interval_s: how often the model folders are scanned for new versions.
       keep_versions: how many newest versions per model stay loaded.
       limits: model-service request limits.
-      inference_threads: threads running TensorFlow.
+      inference_threads: threads running TensorFlow (model-service calls, and ranking calls
+        when not ``inline_ranking``).
+      inline_ranking: the ranking service's fused pCTR+pCVR call runs on the event-loop
+        thread, not in the pool (``model_clients.InProcessModels``; with ``models_dir``).
       max_concurrent_rpcs: calls admitted at once; more get RESOURCE_EXHAUSTED.
       max_message_mb: largest request or response, MiB.
       grace_s: how long shutdown waits for in-flight calls.
@@ -83,6 +88,7 @@ class ServerConfig:
     keep_versions: int = 1
     limits: Limits = Limits()
     inference_threads: int = 4
+    inline_ranking: bool = True
     max_concurrent_rpcs: int = 256
     max_message_mb: int = 64
     grace_s: float = 10.0
@@ -157,7 +163,7 @@ class Server:
             # first observer: fused before health says SERVING and before the heap is frozen
             self.registry.observers.insert(0, pairs)
             return model_clients.InProcessModels(self.registry, self._executor, names,
-                                                 rank.signature, pairs)
+                                                 rank.signature, pairs, cfg.inline_ranking)
         channel = self.ops.channel(  # ops: TLS, deadline propagation, upstream health
             cfg.target, cfg.grpc_options(), names, cfg.poll_interval_s, rank.timeout_s)
         return model_clients.RemoteModels(channel, cfg.target, names, rank.signature,

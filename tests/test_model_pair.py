@@ -92,19 +92,36 @@ def test_cache_holds_the_pair_of_the_newest_versions_across_a_swap(root, tmp_pat
     assert cache.get(v2[0], v1[1]) is None
 
 
-def test_ranking_backend_scores_the_same_fused_and_one_by_one(root):
+class _CountingPool(concurrent.futures.ThreadPoolExecutor):
+    """A thread pool that counts what is handed to it."""
+
+    submitted = 0
+
+    def submit(self, *args, **kwargs):
+        self.submitted += 1
+        return super().submit(*args, **kwargs)
+
+
+def test_ranking_backend_scores_the_same_inline_in_the_pool_and_one_by_one(root):
     registry = ModelRegistry(str(root), ("pctr", "pcvr"), loader=load_model)
     cache = PairCache(registry, ("pctr", "pcvr"), RAW_SIGNATURE)
     registry.observers.append(cache)
     registry.poll_once()
     inputs = RankInputs(_FEATURES, np.ones(3), ["a", "b", "c"])
     never_fused = PairCache(registry, ("pctr", "pcvr"), RAW_SIGNATURE)  # sees no publish
-    with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        fused, one_by_one = (
-            asyncio.run(InProcessModels(registry, pool, ("pctr", "pcvr"), RAW_SIGNATURE,
-                                        pairs).score(inputs))
-            for pairs in (cache, never_fused))
-    for a, b in zip(fused, one_by_one):
-        np.testing.assert_array_equal(a.values, b.values)
-        assert a.version == b.version == 2
-    np.testing.assert_allclose(fused[0].values, [0.1, 0.2, 0.3], rtol=1e-6)
+    with _CountingPool(2) as pool:
+        def score(pairs, inline):
+            before = pool.submitted
+            out = asyncio.run(InProcessModels(registry, pool, ("pctr", "pcvr"), RAW_SIGNATURE,
+                                              pairs, inline=inline).score(inputs))
+            return out, pool.submitted - before
+        (inline, n_inline), (pooled, n_pooled), (one_by_one, n_one_by_one) = (
+            score(cache, True), score(cache, False), score(never_fused, True))
+    # the fused call on the event loop's own thread, or handed to the pool once; unfused
+    # models one by one, each in the pool
+    assert (n_inline, n_pooled, n_one_by_one) == (0, 1, 2)
+    for a, b, c in zip(inline, pooled, one_by_one):
+        np.testing.assert_array_equal(a.values, c.values)
+        np.testing.assert_array_equal(b.values, c.values)
+        assert a.version == b.version == c.version == 2
+    np.testing.assert_allclose(inline[0].values, [0.1, 0.2, 0.3], rtol=1e-6)

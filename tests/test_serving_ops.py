@@ -469,6 +469,8 @@ def test_serve_flags_become_the_ops_config_and_bad_tls_combinations_are_named(ce
     assert (config.ops.metrics_port, config.ops.request_timeout_s, config.max_message_mb,
             config.ops.drain_s, config.ops.health_port) == (9090, 1.5, 8, 4.0, 8601)
     assert config.ops.target_tls == ClientTLS(ca, flags="--target-ssl")
+    assert _serve_config("--models", "m").inline_ranking
+    assert not _serve_config("--models", "m", "--ranking-in-pool").inline_ranking
     cases = [(("--target", "t:1", "--target-ssl-cert", cert), "need --target-ssl-ca"),
              (("--target", "t:1", "--target-ssl-ca", ca, "--target-ssl-cert", cert),
               "give both --target-ssl-cert and --target-ssl-key"),

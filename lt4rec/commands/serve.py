@@ -65,6 +65,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="most examples per model call; more is RESOURCE_EXHAUSTED")
     ops.add_argument("--inference-threads", type=int, default=4,
                      help="threads running TensorFlow (default 4)")
+    ops.add_argument("--ranking-in-pool", action="store_true",
+                     help="run the ranking service's fused pCTR+pCVR call in the inference "
+                          "threads instead of on the event-loop thread (for models much "
+                          "slower than a few ms per request, or several cores per worker)")
     ops.add_argument("--max-concurrent-rpcs", type=int, default=256,
                      help="calls admitted at once; more get RESOURCE_EXHAUSTED (default 256)")
     ops.add_argument("--grace", type=float, default=10.0,
@@ -137,6 +141,7 @@ def config_from_args(args: argparse.Namespace):
                         keep_versions=args.keep_versions,
                         limits=Limits(max_batch_size=args.max_batch_size),
                         inference_threads=args.inference_threads,
+                        inline_ranking=not args.ranking_in_pool,
                         max_concurrent_rpcs=args.max_concurrent_rpcs, grace_s=args.grace,
                         max_message_mb=args.max_message_mb, ops=ops_config_from_args(args))
 
