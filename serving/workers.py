@@ -97,6 +97,12 @@ def _stop_with_parent() -> None:
         pass
 
 
+def tf_threads_per_worker(n_workers: int) -> int:
+    """TensorFlow intra-op threads of each of ``n_workers`` server processes: cores / workers
+    (at least 1), so the workers share the cores instead of each oversubscribing all of them."""
+    return max(1, len(os.sched_getaffinity(0)) // n_workers)
+
+
 def _worker(config: ServerConfig, ready: multiprocessing.Queue, tf_threads: int) -> None:
     """One worker process: serve until SIGTERM/SIGINT, then drain and exit."""
     import tensorflow as tf
@@ -210,7 +216,7 @@ def serve_workers(config: ServerConfig, n_workers: int, stop: threading.Event,
         ops = dataclasses.replace(config.ops, health_port=health_port or 0,
                                   metrics_in_parent=endpoint is not None)
         worker_config = dataclasses.replace(config, port=port, reuse_port=True, ops=ops)
-        tf_threads = max(1, len(os.sched_getaffinity(0)) // n_workers)
+        tf_threads = tf_threads_per_worker(n_workers)
         procs = [ctx.Process(target=_worker, args=(worker_config, ready, tf_threads), daemon=True,
                              name=f"lt4rec-serve-{i}") for i in range(n_workers)]
         for p in procs:

@@ -8,9 +8,11 @@ process on 127.0.0.1, then for each candidate count and each number of concurren
 (each client its own gRPC connection, as separate frontends would be, so the kernel spreads
 them over the workers) sends ranking requests (one user, N distinct items from a log day) and
 reports p50/p99 latency, requests/s and failed calls. Next to each, the floor: the pCTR and
-pCVR SavedModels called in this process with the server's own call (both on ``serving_raw``
-on the request's checked columns in one fused TensorFlow call, ``model_pair.ModelPair.run``,
-called directly in each client thread), as many threads as clients; ``grpc_over_floor_p50``
+pCVR SavedModels called in-process with the server's own call (both on ``serving_raw`` on the
+request's checked columns in one fused TensorFlow call, ``model_pair.ModelPair.run``, called
+directly in each client thread), as many threads as clients, in a fresh process with one
+server worker's TensorFlow thread settings (intra-op threads = cores / workers, TensorFlow's
+defaults with one worker; ``floor_intra_op_threads``, 0 = default); ``grpc_over_floor_p50``
 is the gRPC p50 over the floor's p50, i.e. what the server adds (gRPC, request checks, the
 hand-off to the inference thread, Eq. 3, sorting, the response).
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import multiprocessing
 import os
 import shutil
 import signal
@@ -41,9 +44,10 @@ from lt4rec.simulator import simulate
 
 FLOOR = "in-process SavedModels"
 GRPC = "gRPC Rank (lt4rec serve)"
-_FLOOR_TEXT = ("pCTR and pCVR SavedModels in this process, serving_raw on the request's checked "
-               "columns, both in the server's one fused call (model_pair.ModelPair.run) made "
-               "directly in each client thread")
+_FLOOR_TEXT = ("pCTR and pCVR SavedModels in a fresh process with one server worker's TensorFlow "
+               "thread settings, serving_raw on the request's checked columns, both in the "
+               "server's one fused call (model_pair.ModelPair.run) made directly in each client "
+               "thread")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -139,16 +143,28 @@ def _summary(latencies, wall, failed):
     return dict(latency_summary(latencies), requests_per_s=len(latencies) / wall, failed=failed)
 
 
-def _floor_rows(setup, requests, args) -> List[dict]:
+def _floor_rows(models: str, requests: Dict[int, bytes], clients: List[int], n_requests: int,
+                warmup: int, intra_op_threads: int) -> List[dict]:
+    """The floor rows, measured in this process; run it in a fresh one (``_floor_in_child``).
+
+    ``requests``: {candidates: serialized RankRequest}; ``intra_op_threads``: TensorFlow's
+    intra-op threads per op as a server worker sets them (0: TensorFlow's default).
+    """
+    import tensorflow as tf
+
+    # before any TensorFlow op: the thread pools are fixed at the first one
+    if intra_op_threads:
+        tf.config.threading.set_intra_op_parallelism_threads(intra_op_threads)
+
     from lt4rec.models.tasks import OUTPUT_NAMES  # deferred: imports TensorFlow
     from lt4rec.serving.model_pair import PairCache  # deferred: imports TensorFlow
     from lt4rec.serving.model_registry import FreezeHeap, ModelRegistry  # deferred: TF
+    from lt4rec.serving.protos import rank_pb2  # deferred: imports TensorFlow's protos
     from lt4rec.serving.rank_request import check_request  # deferred: imports TensorFlow
 
     # as in lt4rec serve: the server's fused call of both models, and a frozen heap (the floor
-    # and the gRPC clients of this process are not stalled by full collections over
-    # TensorFlow's objects)
-    registry = ModelRegistry(setup["models"], OUTPUT_NAMES)
+    # is not stalled by full collections over TensorFlow's objects)
+    registry = ModelRegistry(models, OUTPUT_NAMES)
     pairs = PairCache(registry, tuple(OUTPUT_NAMES), RAW_SIGNATURE)
     registry.observers.extend([pairs, FreezeHeap()])
     registry.poll_once()
@@ -158,13 +174,33 @@ def _floor_rows(setup, requests, args) -> List[dict]:
         raise RuntimeError("the pCTR and pCVR models cannot be fused into one call (the "
                            "server calls them one by one; see serving/model_pair.py)")
     rows = []
-    for n, request in requests.items():
+    for n, serialized in requests.items():
+        request = rank_pb2.RankRequest.FromString(serialized)
         features = check_request(request, max_candidates=n).features
-        for clients in args.clients:
-            floor = _summary(*_timed(lambda k: lambda: pair.run(features), clients,
-                                     args.requests, args.warmup))
-            rows.append({"candidates": n, "clients": clients, "path": FLOOR, **floor})
+        for k in clients:
+            floor = _summary(*_timed(lambda _: lambda: pair.run(features), k, n_requests,
+                                     warmup))
+            rows.append({"candidates": n, "clients": k, "path": FLOOR, **floor})
     return rows
+
+
+def floor_intra_op_threads(workers: int) -> int:
+    """The intra-op threads one of ``workers`` server processes runs with (0: default)."""
+    from lt4rec.serving.workers import tf_threads_per_worker  # deferred: imports gRPC
+
+    return tf_threads_per_worker(workers) if workers > 1 else 0
+
+
+def _floor_in_child(setup, requests, args) -> List[dict]:
+    """The floor measured in a fresh process (``spawn``) with the TensorFlow thread settings
+    of one ``lt4rec serve`` worker, so it compares like with like: not this process, whose
+    TensorFlow runs with default threads after exporting the models."""
+    threads = floor_intra_op_threads(args.workers)
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as child:
+        return child.submit(_floor_rows, setup["models"],
+                            {n: r.SerializeToString() for n, r in requests.items()},
+                            list(args.clients), args.requests, args.warmup, threads).result()
 
 
 def _grpc_rows(setup, requests, args) -> List[dict]:
@@ -228,13 +264,15 @@ def main(args: argparse.Namespace) -> int:
         setup = _prepare(tmp, args)
         requests = {n: request_from_json(json_from_log_file(setup["log_file"], n))
                     for n in args.candidates}
-        rows = _floor_rows(setup, requests, args) + _grpc_rows(setup, requests, args)
+        rows = _floor_in_child(setup, requests, args) + _grpc_rows(setup, requests, args)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     rows = _with_ratios(rows)
     _print(rows)
     path = write_result("serve", {"models": setup["note"], "requests_per_setting": args.requests,
-                                  "workers": args.workers, "floor": _FLOOR_TEXT, "rows": rows},
+                                  "workers": args.workers, "floor": _FLOOR_TEXT,
+                                  "floor_intra_op_threads": floor_intra_op_threads(args.workers),
+                                  "rows": rows},
                         args.out_dir or DEFAULT_OUT_DIR)
     print(f"results: {path}")
     return 0
