@@ -11,8 +11,8 @@ reports p50/p99 latency, requests/s and failed calls. Next to each, the floor: t
 pCVR SavedModels called in-process with the server's own call (both on ``serving_raw`` on the
 request's checked columns in one fused TensorFlow call, ``model_pair.ModelPair.run``, called
 directly in each client thread), as many threads as clients, in a fresh process with one
-server worker's TensorFlow thread settings (intra-op threads = cores / workers, TensorFlow's
-defaults with one worker; ``floor_intra_op_threads``, 0 = default); ``grpc_over_floor_p50``
+server worker's TensorFlow thread settings (intra-op threads = cores / workers,
+``floor_intra_op_threads``); ``grpc_over_floor_p50``
 is the gRPC p50 over the floor's p50, i.e. what the server adds (gRPC, request checks, the
 hand-off to the inference thread, Eq. 3, sorting, the response).
 
@@ -148,13 +148,12 @@ def _floor_rows(models: str, requests: Dict[int, bytes], clients: List[int], n_r
     """The floor rows, measured in this process; run it in a fresh one (``_floor_in_child``).
 
     ``requests``: {candidates: serialized RankRequest}; ``intra_op_threads``: TensorFlow's
-    intra-op threads per op as a server worker sets them (0: TensorFlow's default).
+    intra-op threads per op as a server worker sets them.
     """
     import tensorflow as tf
 
     # before any TensorFlow op: the thread pools are fixed at the first one
-    if intra_op_threads:
-        tf.config.threading.set_intra_op_parallelism_threads(intra_op_threads)
+    tf.config.threading.set_intra_op_parallelism_threads(intra_op_threads)
 
     from lt4rec.models.tasks import OUTPUT_NAMES  # deferred: imports TensorFlow
     from lt4rec.serving.model_pair import PairCache  # deferred: imports TensorFlow
@@ -184,18 +183,10 @@ def _floor_rows(models: str, requests: Dict[int, bytes], clients: List[int], n_r
     return rows
 
 
-def floor_intra_op_threads(workers: int) -> int:
-    """The intra-op threads one of ``workers`` server processes runs with (0: default)."""
-    from lt4rec.serving.workers import tf_threads_per_worker  # deferred: imports gRPC
-
-    return tf_threads_per_worker(workers) if workers > 1 else 0
-
-
-def _floor_in_child(setup, requests, args) -> List[dict]:
-    """The floor measured in a fresh process (``spawn``) with the TensorFlow thread settings
-    of one ``lt4rec serve`` worker, so it compares like with like: not this process, whose
-    TensorFlow runs with default threads after exporting the models."""
-    threads = floor_intra_op_threads(args.workers)
+def _floor_in_child(setup, requests, args, threads: int) -> List[dict]:
+    """The floor measured in a fresh process (``spawn``) with ``threads`` intra-op threads,
+    as one ``lt4rec serve`` worker runs, so it compares like with like: not this process,
+    whose TensorFlow runs with default threads after exporting the models."""
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as child:
         return child.submit(_floor_rows, setup["models"],
@@ -258,20 +249,23 @@ def _print(rows: List[dict]) -> None:
 def main(args: argparse.Namespace) -> int:
     from lt4rec.serving.rank_request import (  # deferred: gRPC, TensorFlow
         json_from_log_file, request_from_json)
+    from lt4rec.serving.workers import tf_threads_per_worker  # deferred: gRPC, TensorFlow
+
+    threads = tf_threads_per_worker(args.workers)
 
     tmp = tempfile.mkdtemp(prefix="lt4rec-bench-serve-")
     try:
         setup = _prepare(tmp, args)
         requests = {n: request_from_json(json_from_log_file(setup["log_file"], n))
                     for n in args.candidates}
-        rows = _floor_in_child(setup, requests, args) + _grpc_rows(setup, requests, args)
+        rows = _floor_in_child(setup, requests, args, threads) + _grpc_rows(setup, requests, args)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     rows = _with_ratios(rows)
     _print(rows)
     path = write_result("serve", {"models": setup["note"], "requests_per_setting": args.requests,
                                   "workers": args.workers, "floor": _FLOOR_TEXT,
-                                  "floor_intra_op_threads": floor_intra_op_threads(args.workers),
+                                  "floor_intra_op_threads": threads,
                                   "rows": rows},
                         args.out_dir or DEFAULT_OUT_DIR)
     print(f"results: {path}")
