@@ -607,9 +607,9 @@ def test_our_workers_share_a_port_that_others_cannot_take(server, served_root, t
 
 def test_bench_serve_answers_every_request_and_reports_each_setting(served_root, tiny_logs,
                                                                      tmp_path):
-    """`lt4rec bench serve` on tiny settings: a floor and a gRPC row per (candidates, clients),
-    every request answered, the ratio of p50s and the floor's thread setting recorded (figures
-    only; no assertion on speed)."""
+    """`lt4rec bench serve` on tiny settings: a floor, a gRPC and a transport row per
+    (candidates, clients), every request answered, the ratio of p50s, its bound and the floor's
+    thread setting recorded (figures only; no assertion on speed)."""
     from lt4rec import cli
     from lt4rec.bench import serve as bench_serve
     from lt4rec.serving.workers import tf_threads_per_worker
@@ -622,10 +622,15 @@ def test_bench_serve_answers_every_request_and_reports_each_setting(served_root,
     assert result["floor_intra_op_threads"] == tf_threads_per_worker(2) >= 1
     rows = {(r["candidates"], r["clients"], r["path"]): r for r in result["rows"]}
     assert set(rows) == {(n, k, path) for n in (3, 7) for k in (1, 2)
-                         for path in (bench_serve.FLOOR, bench_serve.GRPC)}
+                         for path in (bench_serve.FLOOR, bench_serve.GRPC, bench_serve.TRANSPORT)}
     for (n, k, path), r in rows.items():
         assert r["failed"] == 0 and r["calls"] == 6, r
         assert 0 < r["min_ms"] <= r["p50_ms"] <= r["p99_ms"] and r["requests_per_s"] > 0
+        if path == bench_serve.FLOOR:
+            assert r["check_p50_ms"] > 0
         if path == bench_serve.GRPC:
-            floor = rows[(n, k, bench_serve.FLOOR)]
+            floor, transport = (rows[(n, k, p)] for p in (bench_serve.FLOOR,
+                                                          bench_serve.TRANSPORT))
             assert r["grpc_over_floor_p50"] == pytest.approx(r["p50_ms"] / floor["p50_ms"])
+            assert r["bound_over_floor_p50"] == pytest.approx(
+                (floor["p50_ms"] + floor["check_p50_ms"] + transport["p50_ms"]) / floor["p50_ms"])

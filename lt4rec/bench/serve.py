@@ -16,6 +16,14 @@ server worker's TensorFlow thread settings (intra-op threads = cores / workers,
 is the gRPC p50 over the floor's p50, i.e. what the server adds (gRPC, request checks, the
 hand-off to the inference thread, Eq. 3, sorting, the response).
 
+Two more figures split what the server adds. ``check_p50_ms`` (floor rows): the request's
+contract checks alone (``rank_request.check_request``), timed in the floor's process. The
+transport rows: the same requests from the same clients to a gRPC ``RankingService`` (grpc.aio,
+one process) that answers each with a ready-made response of as many candidates, no checks
+and no models: what gRPC Python costs per call, both ends, serialization included.
+``bound_over_floor_p50`` (gRPC rows) = (floor + checks + transport p50) / floor p50: the ratio a
+server that spent nothing beyond the transport, the checks and the models would reach.
+
 Without --models it exports the production-size `sparse_weight` model (models/config.py
 defaults) untrained from a small simulated log: serving cost does not depend on the weights'
 values (S-Weight exports dense kernels). Clients and the server share this machine's cores;
@@ -44,10 +52,14 @@ from lt4rec.simulator import simulate
 
 FLOOR = "in-process SavedModels"
 GRPC = "gRPC Rank (lt4rec serve)"
+TRANSPORT = "gRPC transport only"
 _FLOOR_TEXT = ("pCTR and pCVR SavedModels in a fresh process with one server worker's TensorFlow "
                "thread settings, serving_raw on the request's checked columns, both in the "
                "server's one fused call (model_pair.ModelPair.run) made directly in each client "
                "thread")
+_TRANSPORT_TEXT = ("the same requests and clients against a grpc.aio RankingService in one process "
+                   "that answers each with a ready-made response of as many candidates (no "
+                   "checks, no models)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -176,10 +188,13 @@ def _floor_rows(models: str, requests: Dict[int, bytes], clients: List[int], n_r
     for n, serialized in requests.items():
         request = rank_pb2.RankRequest.FromString(serialized)
         features = check_request(request, max_candidates=n).features
+        checks = latency_summary(_timed(lambda _: lambda: check_request(request, n), 1,
+                                        n_requests, warmup)[0])
         for k in clients:
             floor = _summary(*_timed(lambda _: lambda: pair.run(features), k, n_requests,
                                      warmup))
-            rows.append({"candidates": n, "clients": k, "path": FLOOR, **floor})
+            rows.append({"candidates": n, "clients": k, "path": FLOOR, **floor,
+                         "check_p50_ms": checks["p50_ms"]})
     return rows
 
 
@@ -194,14 +209,42 @@ def _floor_in_child(setup, requests, args, threads: int) -> List[dict]:
                             list(args.clients), args.requests, args.warmup, threads).result()
 
 
-def _grpc_rows(setup, requests, args) -> List[dict]:
+def _serve_canned(port: int, requests: Dict[int, bytes], ready) -> None:
+    """A gRPC RankingService on ``port`` answering each of ``requests`` with a ready-made
+    response of as many candidates (no checks, no models); runs until terminated."""
+    import asyncio
+
     import grpc
-    import portpicker
+
+    from lt4rec.serving.protos import rank_pb2, rank_pb2_grpc  # deferred: TF's protos
+
+    responses = {}
+    for n, serialized in requests.items():
+        ids = rank_pb2.RankRequest.FromString(serialized).candidates.ids
+        responses[n] = rank_pb2.RankResponse(ids=ids, index=range(n), pctr=[0.5] * n,
+                                             pcvr=[0.5] * n, rankscore=[0.25] * n)
+
+    class Canned(rank_pb2_grpc.RankingServiceServicer):
+        async def Rank(self, request, context):  # noqa: N802
+            return responses[len(request.candidates.ids)]
+
+    async def run():
+        server = grpc.aio.server()
+        rank_pb2_grpc.add_RankingServiceServicer_to_server(Canned(), server)
+        server.add_insecure_port(f"127.0.0.1:{port}")
+        await server.start()
+        ready.put(True)
+        await server.wait_for_termination()
+
+    asyncio.run(run())
+
+
+def _client_rows(port: int, path: str, requests, args) -> List[dict]:
+    """Every (candidates, clients) setting against the RankingService on ``port``."""
+    import grpc
 
     from lt4rec.serving.protos import rank_pb2_grpc  # deferred: imports TensorFlow's protos
 
-    port = portpicker.pick_unused_port()
-    server = _start_server(setup["models"], port, args.workers)
     channels, rows = [], []
 
     def make_call(request):
@@ -214,36 +257,68 @@ def _grpc_rows(setup, requests, args) -> List[dict]:
             return lambda: stub.Rank(request, timeout=60)
         return make
 
-    try:
-        for n, request in requests.items():
-            for clients in args.clients:
+    for n, request in requests.items():
+        for clients in args.clients:
+            try:
                 row = _summary(*_timed(make_call(request), clients, args.requests, args.warmup))
-                rows.append({"candidates": n, "clients": clients, "path": GRPC, **row})
+            finally:
                 for ch in channels:
                     ch.close()
                 channels.clear()
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(120)
+            rows.append({"candidates": n, "clients": clients, "path": path, **row})
     return rows
 
 
+def _grpc_rows(setup, requests, args) -> List[dict]:
+    import portpicker
+
+    port = portpicker.pick_unused_port()
+    server = _start_server(setup["models"], port, args.workers)
+    try:
+        return _client_rows(port, GRPC, requests, args)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(120)
+
+
+def _transport_rows(requests, args) -> List[dict]:
+    import portpicker
+
+    port, context = portpicker.pick_unused_port(), multiprocessing.get_context("spawn")
+    ready = context.Queue()
+    server = context.Process(target=_serve_canned, daemon=True, args=(
+        port, {len(r.candidates.ids): r.SerializeToString() for r in requests.values()}, ready))
+    server.start()
+    try:
+        ready.get(timeout=300)
+        return _client_rows(port, TRANSPORT, requests, args)
+    finally:
+        server.terminate()
+        server.join(60)
+
+
 def _with_ratios(rows: List[dict]) -> List[dict]:
-    floors = {(r["candidates"], r["clients"]): r for r in rows if r["path"] == FLOOR}
+    by_path = {(r["candidates"], r["clients"], r["path"]): r for r in rows}
     for r in rows:
-        floor = floors.get((r["candidates"], r["clients"]))
+        floor = by_path.get((r["candidates"], r["clients"], FLOOR))
+        transport = by_path.get((r["candidates"], r["clients"], TRANSPORT))
         if r["path"] == GRPC and floor is not None:
             r["grpc_over_floor_p50"] = r["p50_ms"] / floor["p50_ms"]
+            if transport is not None:
+                r["bound_over_floor_p50"] = (floor["p50_ms"] + floor["check_p50_ms"]
+                                             + transport["p50_ms"]) / floor["p50_ms"]
     return sorted(rows, key=lambda r: (r["candidates"], r["clients"], r["path"]))
 
 
 def _print(rows: List[dict]) -> None:
     print(f"{'candidates':>10} {'clients':>7}  {'path':<26} {'p50 ms':>8} {'p99 ms':>8} "
-          f"{'req/s':>8} {'failed':>6} {'x floor':>7}")
+          f"{'req/s':>8} {'failed':>6} {'x floor':>7} {'bound':>6}")
     for r in rows:
-        ratio = f"{r['grpc_over_floor_p50']:.2f}" if "grpc_over_floor_p50" in r else ""
+        ratio, bound = (f"{r[k]:.2f}" if k in r else ""
+                        for k in ("grpc_over_floor_p50", "bound_over_floor_p50"))
         print(f"{r['candidates']:>10} {r['clients']:>7}  {r['path']:<26} {r['p50_ms']:>8.2f} "
-              f"{r['p99_ms']:>8.2f} {r['requests_per_s']:>8.1f} {r['failed']:>6} {ratio:>7}")
+              f"{r['p99_ms']:>8.2f} {r['requests_per_s']:>8.1f} {r['failed']:>6} {ratio:>7} "
+              f"{bound:>6}")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -258,7 +333,8 @@ def main(args: argparse.Namespace) -> int:
         setup = _prepare(tmp, args)
         requests = {n: request_from_json(json_from_log_file(setup["log_file"], n))
                     for n in args.candidates}
-        rows = _floor_in_child(setup, requests, args, threads) + _grpc_rows(setup, requests, args)
+        rows = (_floor_in_child(setup, requests, args, threads)
+                + _grpc_rows(setup, requests, args) + _transport_rows(requests, args))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     rows = _with_ratios(rows)
@@ -266,6 +342,7 @@ def main(args: argparse.Namespace) -> int:
     path = write_result("serve", {"models": setup["note"], "requests_per_setting": args.requests,
                                   "workers": args.workers, "floor": _FLOOR_TEXT,
                                   "floor_intra_op_threads": threads,
+                                  "transport": _TRANSPORT_TEXT,
                                   "rows": rows},
                         args.out_dir or DEFAULT_OUT_DIR)
     print(f"results: {path}")
