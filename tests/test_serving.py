@@ -616,9 +616,10 @@ def test_bench_serve_answers_every_request_and_reports_each_setting(served_root,
 
     assert cli.main(["bench", "serve", "--models", str(served_root), "--logs", str(tiny_logs),
                      "--candidates", "3", "7", "--clients", "1", "2", "--requests", "6",
-                     "--warmup", "2", "--workers", "2", "--out-dir", str(tmp_path)]) == 0
+                     "--warmup", "2", "--workers", "2", "--repeats", "1",
+                     "--out-dir", str(tmp_path)]) == 0
     result = json.loads((tmp_path / "serve.json").read_text())["result"]
-    assert result["workers"] == 2
+    assert result["workers"] == 2 and result["repeats"] == 1 and len(result["per_repeat"]) == 1
     assert result["floor_intra_op_threads"] == tf_threads_per_worker(2) >= 1
     rows = {(r["candidates"], r["clients"], r["path"]): r for r in result["rows"]}
     assert set(rows) == {(n, k, path) for n in (3, 7) for k in (1, 2)
@@ -634,3 +635,23 @@ def test_bench_serve_answers_every_request_and_reports_each_setting(served_root,
             assert r["grpc_over_floor_p50"] == pytest.approx(r["p50_ms"] / floor["p50_ms"])
             assert r["bound_over_floor_p50"] == pytest.approx(
                 (floor["p50_ms"] + floor["check_p50_ms"] + transport["p50_ms"]) / floor["p50_ms"])
+def test_bench_serve_takes_the_median_of_each_figure_over_repeats():
+    from lt4rec.bench import serve as bench_serve
+
+    def row(path, p50, failed=0, ratio=None):
+        r = {"candidates": 5, "clients": 1, "path": path, "p50_ms": p50, "p99_ms": 2 * p50,
+             "requests_per_s": 1000 / p50, "calls": 4, "failed": failed}
+        return r if ratio is None else dict(r, grpc_over_floor_p50=ratio)
+
+    repeats = [[row(bench_serve.FLOOR, 3.0), row(bench_serve.GRPC, 6.0, ratio=2.0)],
+               [row(bench_serve.FLOOR, 5.0), row(bench_serve.GRPC, 6.5, failed=1, ratio=1.3)],
+               [row(bench_serve.FLOOR, 4.0), row(bench_serve.GRPC, 9.0, ratio=2.25)]]
+    rows = {r["path"]: r for r in bench_serve.median_rows(repeats)}
+    floor, grpc_row = rows[bench_serve.FLOOR], rows[bench_serve.GRPC]
+    assert floor["p50_ms"] == 4.0 and floor["p50_ms_per_repeat"] == [3.0, 5.0, 4.0]
+    assert floor["repeats"] == 3 and floor["calls"] == 12 and floor["failed"] == 0
+    # the ratio is the median of each repeat's own ratio, not a ratio of medians (6.5 / 4)
+    assert grpc_row["grpc_over_floor_p50"] == 2.0 and grpc_row["failed"] == 1
+    assert grpc_row["grpc_over_floor_p50_per_repeat"] == [2.0, 1.3, 2.25]
+
+

@@ -1,7 +1,7 @@
 """Ranking latency and throughput over gRPC, next to the in-process floor of the same models.
 
   lt4rec bench serve [--models DIR --logs DIR] [--candidates 100 500] [--clients 1 8]
-                     [--workers N]
+                     [--workers N] [--repeats 3]
 
 Starts `lt4rec serve` (model + ranking service on one port, --workers processes) as a separate
 process on 127.0.0.1, then for each candidate count and each number of concurrent clients
@@ -24,6 +24,14 @@ and no models: what gRPC Python costs per call, both ends, serialization include
 ``bound_over_floor_p50`` (gRPC rows) = (floor + checks + transport p50) / floor p50: the ratio a
 server that spent nothing beyond the transport, the checks and the models would reach.
 
+Repeats: the model call's speed on a small VM differs between process starts (on the 2-core
+VMs of docs/results/bench/README.md, the same fused call's p50 ranged 3.1-6.2 ms over six fresh
+processes, while windows within one process agreed to about 1 ms), so one floor process against
+one server start compares two draws. Each of ``--repeats`` starts a fresh floor process, a fresh
+``lt4rec serve`` and a fresh transport server; ratios are computed within a repeat, and
+``rows`` holds the median over repeats of every figure (``failed`` and ``calls`` summed), each
+row with its per-repeat p50s and ratios; ``per_repeat`` holds every repeat's rows.
+
 Without --models it exports the production-size `sparse_weight` model (models/config.py
 defaults) untrained from a small simulated log: serving cost does not depend on the weights'
 values (S-Weight exports dense kernels). Clients and the server share this machine's cores;
@@ -43,6 +51,8 @@ import sys
 import tempfile
 import time
 from typing import Dict, List
+
+import numpy as np
 
 from lt4rec.bench.common import DEFAULT_OUT_DIR, latency_summary, write_result
 from lt4rec.models.config import make_config
@@ -78,6 +88,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="untimed requests first, per setting (default 20)")
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)),
                         help="lt4rec serve --workers (default: one per core)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="fresh floor process, server and transport server per repeat; "
+                             "figures are medians over repeats (default 3)")
 
 
 def _prepare(tmp: str, args) -> Dict[str, str]:
@@ -310,6 +323,33 @@ def _with_ratios(rows: List[dict]) -> List[dict]:
     return sorted(rows, key=lambda r: (r["candidates"], r["clients"], r["path"]))
 
 
+_PER_REPEAT = ("p50_ms", "p99_ms", "requests_per_s", "grpc_over_floor_p50",
+               "bound_over_floor_p50")
+
+
+def median_rows(repeats: List[List[dict]]) -> List[dict]:
+    """One row per (candidates, clients, path) over ``repeats`` (each a list of rows with
+    ratios): the median of every figure, ``failed`` and ``calls`` summed, and the per-repeat
+    values of ``_PER_REPEAT`` as ``<figure>_per_repeat``."""
+    groups: Dict[tuple, List[dict]] = {}
+    for rows in repeats:
+        for r in rows:
+            groups.setdefault((r["candidates"], r["clients"], r["path"]), []).append(r)
+    out = []
+    for (n, k, path), rs in groups.items():
+        row = {"candidates": n, "clients": k, "path": path, "repeats": len(rs)}
+        for key in rs[0]:
+            if key in row:
+                continue
+            values = [r[key] for r in rs]
+            row[key] = (int(sum(values)) if key in ("failed", "calls")
+                        else float(np.median(values)))
+            if key in _PER_REPEAT:
+                row[f"{key}_per_repeat"] = [float(v) for v in values]
+        out.append(row)
+    return sorted(out, key=lambda r: (r["candidates"], r["clients"], r["path"]))
+
+
 def _print(rows: List[dict]) -> None:
     print(f"{'candidates':>10} {'clients':>7}  {'path':<26} {'p50 ms':>8} {'p99 ms':>8} "
           f"{'req/s':>8} {'failed':>6} {'x floor':>7} {'bound':>6}")
@@ -326,24 +366,35 @@ def main(args: argparse.Namespace) -> int:
         json_from_log_file, request_from_json)
     from lt4rec.serving.workers import tf_threads_per_worker  # deferred: gRPC, TensorFlow
 
+    if args.repeats < 1:
+        raise SystemExit(f"--repeats must be >= 1; received {args.repeats}")
     threads = tf_threads_per_worker(args.workers)
 
     tmp = tempfile.mkdtemp(prefix="lt4rec-bench-serve-")
+    repeats = []
     try:
         setup = _prepare(tmp, args)
         requests = {n: request_from_json(json_from_log_file(setup["log_file"], n))
                     for n in args.candidates}
-        rows = (_floor_in_child(setup, requests, args, threads)
-                + _grpc_rows(setup, requests, args) + _transport_rows(requests, args))
+        for i in range(args.repeats):
+            if args.repeats > 1:
+                print(f"repeat {i + 1}/{args.repeats}", flush=True)
+            repeats.append(_with_ratios(_floor_in_child(setup, requests, args, threads)
+                                        + _grpc_rows(setup, requests, args)
+                                        + _transport_rows(requests, args)))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    rows = _with_ratios(rows)
+    rows = median_rows(repeats)
+    if args.repeats > 1:
+        print(f"median over {args.repeats} repeats (each: fresh floor process, server and "
+              f"transport server)")
     _print(rows)
     path = write_result("serve", {"models": setup["note"], "requests_per_setting": args.requests,
                                   "workers": args.workers, "floor": _FLOOR_TEXT,
                                   "floor_intra_op_threads": threads,
                                   "transport": _TRANSPORT_TEXT,
-                                  "rows": rows},
+                                  "repeats": args.repeats, "rows": rows,
+                                  "per_repeat": repeats},
                         args.out_dir or DEFAULT_OUT_DIR)
     print(f"results: {path}")
     return 0
