@@ -13,8 +13,8 @@ request's checked columns in one fused TensorFlow call, ``model_pair.ModelPair.r
 directly in each client thread), as many threads as clients, in a fresh process with one
 server worker's TensorFlow thread settings (intra-op threads = cores / workers,
 ``floor_intra_op_threads``); ``grpc_over_floor_p50``
-is the gRPC p50 over the floor's p50, i.e. what the server adds (gRPC, request checks, the
-hand-off to the inference thread, Eq. 3, sorting, the response).
+is the gRPC p50 over the floor's p50, i.e. what the server adds (gRPC, request checks, Eq. 3,
+sorting, the response).
 
 Two more figures split what the server adds. ``check_p50_ms`` (floor rows): the request's
 contract checks alone (``rank_request.check_request``), timed in the floor's process. The
@@ -24,10 +24,9 @@ and no models: what gRPC Python costs per call, both ends, serialization include
 ``bound_over_floor_p50`` (gRPC rows) = (floor + checks + transport p50) / floor p50: the ratio a
 server that spent nothing beyond the transport, the checks and the models would reach.
 
-Repeats: the model call's speed on a small VM differs between process starts (on the 2-core
-VMs of docs/results/bench/README.md, the same fused call's p50 ranged 3.1-6.2 ms over six fresh
-processes, while windows within one process agreed to about 1 ms), so one floor process against
-one server start compares two draws. Each of ``--repeats`` starts a fresh floor process, a fresh
+Repeats: on a small VM the same call's speed differs between process starts by more than
+between windows of one process (docs/results/bench/README.md), so one floor process against one
+server start compares two draws. Each of ``--repeats`` starts a fresh floor process, a fresh
 ``lt4rec serve`` and a fresh transport server; ratios are computed within a repeat, and
 ``rows`` holds the median over repeats of every figure (``failed`` and ``calls`` summed), each
 row with its per-repeat p50s and ratios; ``per_repeat`` holds every repeat's rows.
