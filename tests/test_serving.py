@@ -635,6 +635,8 @@ def test_bench_serve_answers_every_request_and_reports_each_setting(served_root,
             assert r["grpc_over_floor_p50"] == pytest.approx(r["p50_ms"] / floor["p50_ms"])
             assert r["bound_over_floor_p50"] == pytest.approx(
                 (floor["p50_ms"] + floor["check_p50_ms"] + transport["p50_ms"]) / floor["p50_ms"])
+
+
 def test_bench_serve_takes_the_median_of_each_figure_over_repeats():
     from lt4rec.bench import serve as bench_serve
 
@@ -653,5 +655,3 @@ def test_bench_serve_takes_the_median_of_each_figure_over_repeats():
     # the ratio is the median of each repeat's own ratio, not a ratio of medians (6.5 / 4)
     assert grpc_row["grpc_over_floor_p50"] == 2.0 and grpc_row["failed"] == 1
     assert grpc_row["grpc_over_floor_p50_per_repeat"] == [2.0, 1.3, 2.25]
-
-

@@ -12,9 +12,8 @@ pCVR SavedModels called in-process with the server's own call (both on ``serving
 request's checked columns in one fused TensorFlow call, ``model_pair.ModelPair.run``, called
 directly in each client thread), as many threads as clients, in a fresh process with one
 server worker's TensorFlow thread settings (intra-op threads = cores / workers,
-``floor_intra_op_threads``); ``grpc_over_floor_p50``
-is the gRPC p50 over the floor's p50, i.e. what the server adds (gRPC, request checks, Eq. 3,
-sorting, the response).
+``floor_intra_op_threads``); ``grpc_over_floor_p50`` is the gRPC p50 over the floor's p50,
+i.e. what the server adds (gRPC, request checks, Eq. 3, sorting, the response).
 
 Two more figures split what the server adds. ``check_p50_ms`` (floor rows): the request's
 contract checks alone (``rank_request.check_request``), timed in the floor's process. The
@@ -210,15 +209,14 @@ def _floor_rows(models: str, requests: Dict[int, bytes], clients: List[int], n_r
     return rows
 
 
-def _floor_in_child(setup, requests, args, threads: int) -> List[dict]:
+def _floor_in_child(setup, serialized: Dict[int, bytes], args, threads: int) -> List[dict]:
     """The floor measured in a fresh process (``spawn``) with ``threads`` intra-op threads,
     as one ``lt4rec serve`` worker runs, so it compares like with like: not this process,
     whose TensorFlow runs with default threads after exporting the models."""
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as child:
-        return child.submit(_floor_rows, setup["models"],
-                            {n: r.SerializeToString() for n, r in requests.items()},
-                            list(args.clients), args.requests, args.warmup, threads).result()
+        return child.submit(_floor_rows, setup["models"], serialized, list(args.clients),
+                            args.requests, args.warmup, threads).result()
 
 
 def _serve_canned(port: int, requests: Dict[int, bytes], ready) -> None:
@@ -293,13 +291,12 @@ def _grpc_rows(setup, requests, args) -> List[dict]:
         server.wait(120)
 
 
-def _transport_rows(requests, args) -> List[dict]:
+def _transport_rows(requests, serialized: Dict[int, bytes], args) -> List[dict]:
     import portpicker
 
     port, context = portpicker.pick_unused_port(), multiprocessing.get_context("spawn")
     ready = context.Queue()
-    server = context.Process(target=_serve_canned, daemon=True, args=(
-        port, {len(r.candidates.ids): r.SerializeToString() for r in requests.values()}, ready))
+    server = context.Process(target=_serve_canned, daemon=True, args=(port, serialized, ready))
     server.start()
     try:
         ready.get(timeout=300)
@@ -375,12 +372,13 @@ def main(args: argparse.Namespace) -> int:
         setup = _prepare(tmp, args)
         requests = {n: request_from_json(json_from_log_file(setup["log_file"], n))
                     for n in args.candidates}
+        serialized = {n: r.SerializeToString() for n, r in requests.items()}  # child processes
         for i in range(args.repeats):
             if args.repeats > 1:
                 print(f"repeat {i + 1}/{args.repeats}", flush=True)
-            repeats.append(_with_ratios(_floor_in_child(setup, requests, args, threads)
+            repeats.append(_with_ratios(_floor_in_child(setup, serialized, args, threads)
                                         + _grpc_rows(setup, requests, args)
-                                        + _transport_rows(requests, args)))
+                                        + _transport_rows(requests, serialized, args)))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     rows = median_rows(repeats)
